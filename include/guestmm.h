@@ -1,0 +1,404 @@
+/*
+ * guestmm.h - libguestmm, a Linux guest address space in software.
+ *
+ * An x86 emulator links libguestmm, creates one gmm_space per guest process,
+ * forwards the guest's memory syscalls to the gmm_sys_* entry points and
+ * reads and writes guest memory through gmm_read, gmm_write and
+ * gmm_translate.  Every guest-visible number (errno, PROT_*, MAP_*, signal
+ * and si_code values) is the Linux x86 value, whatever the host is.
+ *
+ * Objects
+ *   gmm_system  a "kernel": frame allocator, page cache, accounting and the
+ *               host callbacks.  Create one per emulator process.
+ *   gmm_space   one guest address space (an mm): regions, page table, brk,
+ *               limits.  Threads of one guest process share one space.
+ *
+ * Errors
+ *   Syscall-shaped entry points return what the Linux syscall returns to the
+ *   guest: a value, or a negative Linux errno (-GMM_EINVAL == -22).  A call
+ *   that fails changes nothing unless Linux itself documents a partial effect
+ *   (mprotect over a hole, for example, changes the part before the hole).
+ *   gmm_strerror() and gmm_errname() name every GMM_E* value.
+ *
+ * Threads
+ *   Each space carries a mutex; every entry point that takes a space locks
+ *   it for the duration of the call.  The frame allocator is guarded by a
+ *   lock in the system.  Host callbacks (get_file, fault, invalidate) may be
+ *   called with the space lock held and must not call back into the same
+ *   space.  Host pointers returned by gmm_translate stay valid until the
+ *   page is unmapped, re-protected or copied on write, which the library
+ *   reports through host->invalidate before it happens.
+ *
+ * This header is C11 and usable from C++ and from FFI layers: opaque
+ * handles, fixed-width integers, no varargs, no macro needed to call
+ * anything.
+ */
+#ifndef GUESTMM_H
+#define GUESTMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GMM_STATIC)
+#define GMM_API
+#elif defined(_WIN32)
+#if defined(GMM_BUILDING)
+#define GMM_API __declspec(dllexport)
+#else
+#define GMM_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define GMM_API __attribute__((visibility("default")))
+#else
+#define GMM_API
+#endif
+
+#define GMM_VERSION_MAJOR 0
+#define GMM_VERSION_MINOR 1
+#define GMM_VERSION_PATCH 0
+/* 0xMMmmpp: compare with >= in #if. */
+#define GMM_VERSION_HEX                                                       \
+    ((GMM_VERSION_MAJOR << 16) | (GMM_VERSION_MINOR << 8) | GMM_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------
+ * Linux x86 constants.
+ * ------------------------------------------------------------------------ */
+
+/* XX(name, value, message): the Linux x86 errno values the library returns
+ * or an embedder may need.  One table gives the enum, gmm_strerror and
+ * gmm_errname. */
+#define GMM_ERRNO_MAP(XX)                                                     \
+    XX(EPERM, 1, "Operation not permitted")                                   \
+    XX(ENOENT, 2, "No such file or directory")                                \
+    XX(ESRCH, 3, "No such process")                                           \
+    XX(EINTR, 4, "Interrupted system call")                                   \
+    XX(EIO, 5, "Input/output error")                                          \
+    XX(ENXIO, 6, "No such device or address")                                 \
+    XX(E2BIG, 7, "Argument list too long")                                    \
+    XX(ENOEXEC, 8, "Exec format error")                                       \
+    XX(EBADF, 9, "Bad file descriptor")                                       \
+    XX(ECHILD, 10, "No child processes")                                      \
+    XX(EAGAIN, 11, "Resource temporarily unavailable")                        \
+    XX(ENOMEM, 12, "Cannot allocate memory")                                  \
+    XX(EACCES, 13, "Permission denied")                                       \
+    XX(EFAULT, 14, "Bad address")                                             \
+    XX(ENOTBLK, 15, "Block device required")                                  \
+    XX(EBUSY, 16, "Device or resource busy")                                  \
+    XX(EEXIST, 17, "File exists")                                             \
+    XX(EXDEV, 18, "Invalid cross-device link")                                \
+    XX(ENODEV, 19, "No such device")                                          \
+    XX(ENOTDIR, 20, "Not a directory")                                        \
+    XX(EISDIR, 21, "Is a directory")                                          \
+    XX(EINVAL, 22, "Invalid argument")                                        \
+    XX(ENFILE, 23, "Too many open files in system")                           \
+    XX(EMFILE, 24, "Too many open files")                                     \
+    XX(ENOTTY, 25, "Inappropriate ioctl for device")                          \
+    XX(ETXTBSY, 26, "Text file busy")                                         \
+    XX(EFBIG, 27, "File too large")                                           \
+    XX(ENOSPC, 28, "No space left on device")                                 \
+    XX(ESPIPE, 29, "Illegal seek")                                            \
+    XX(EROFS, 30, "Read-only file system")                                    \
+    XX(EMLINK, 31, "Too many links")                                          \
+    XX(EPIPE, 32, "Broken pipe")                                              \
+    XX(EDOM, 33, "Numerical argument out of domain")                          \
+    XX(ERANGE, 34, "Numerical result out of range")                           \
+    XX(EDEADLK, 35, "Resource deadlock avoided")                              \
+    XX(ENAMETOOLONG, 36, "File name too long")                                \
+    XX(ENOLCK, 37, "No locks available")                                      \
+    XX(ENOSYS, 38, "Function not implemented")                                \
+    XX(ENOTEMPTY, 39, "Directory not empty")                                  \
+    XX(ELOOP, 40, "Too many levels of symbolic links")                        \
+    XX(ENODATA, 61, "No data available")                                      \
+    XX(EOVERFLOW, 75, "Value too large for defined data type")                \
+    XX(EOPNOTSUPP, 95, "Operation not supported")                             \
+    XX(ETIMEDOUT, 110, "Connection timed out")                                \
+    XX(EHWPOISON, 133, "Memory page has hardware error")
+
+typedef enum gmm_errno {
+#define GMM_ERRNO_ENUM_(name, value, msg) GMM_##name = value,
+    GMM_ERRNO_MAP(GMM_ERRNO_ENUM_)
+#undef GMM_ERRNO_ENUM_
+    GMM_ENOTSUP = 95,
+    GMM_EWOULDBLOCK = 11
+} gmm_errno;
+
+enum {
+    GMM_PROT_NONE = 0x0,
+    GMM_PROT_READ = 0x1,
+    GMM_PROT_WRITE = 0x2,
+    GMM_PROT_EXEC = 0x4,
+    GMM_PROT_SEM = 0x8,
+    GMM_PROT_GROWSDOWN = 0x01000000,
+    GMM_PROT_GROWSUP = 0x02000000
+};
+
+enum {
+    GMM_MAP_FILE = 0x0,
+    GMM_MAP_SHARED = 0x01,
+    GMM_MAP_PRIVATE = 0x02,
+    GMM_MAP_SHARED_VALIDATE = 0x03,
+    GMM_MAP_DROPPABLE = 0x08,
+    GMM_MAP_TYPE = 0x0f,
+    GMM_MAP_FIXED = 0x10,
+    GMM_MAP_ANONYMOUS = 0x20,
+    GMM_MAP_ANON = 0x20,
+    GMM_MAP_32BIT = 0x40,
+    GMM_MAP_GROWSDOWN = 0x0100,
+    GMM_MAP_DENYWRITE = 0x0800,
+    GMM_MAP_EXECUTABLE = 0x1000,
+    GMM_MAP_LOCKED = 0x2000,
+    GMM_MAP_NORESERVE = 0x4000,
+    GMM_MAP_POPULATE = 0x8000,
+    GMM_MAP_NONBLOCK = 0x10000,
+    GMM_MAP_STACK = 0x20000,
+    GMM_MAP_HUGETLB = 0x40000,
+    GMM_MAP_SYNC = 0x80000,
+    GMM_MAP_FIXED_NOREPLACE = 0x100000,
+    GMM_MAP_UNINITIALIZED = 0x4000000,
+    GMM_MAP_HUGE_SHIFT = 26,
+    GMM_MAP_HUGE_MASK = 0x3f,
+    GMM_MAP_HUGE_2MB = 21 << 26,
+    GMM_MAP_HUGE_1GB = 30 << 26
+};
+
+enum {
+    GMM_MREMAP_MAYMOVE = 1,
+    GMM_MREMAP_FIXED = 2,
+    GMM_MREMAP_DONTUNMAP = 4
+};
+
+enum {
+    GMM_MADV_NORMAL = 0,
+    GMM_MADV_RANDOM = 1,
+    GMM_MADV_SEQUENTIAL = 2,
+    GMM_MADV_WILLNEED = 3,
+    GMM_MADV_DONTNEED = 4,
+    GMM_MADV_FREE = 8,
+    GMM_MADV_REMOVE = 9,
+    GMM_MADV_DONTFORK = 10,
+    GMM_MADV_DOFORK = 11,
+    GMM_MADV_MERGEABLE = 12,
+    GMM_MADV_UNMERGEABLE = 13,
+    GMM_MADV_HUGEPAGE = 14,
+    GMM_MADV_NOHUGEPAGE = 15,
+    GMM_MADV_DONTDUMP = 16,
+    GMM_MADV_DODUMP = 17,
+    GMM_MADV_WIPEONFORK = 18,
+    GMM_MADV_KEEPONFORK = 19,
+    GMM_MADV_COLD = 20,
+    GMM_MADV_PAGEOUT = 21,
+    GMM_MADV_POPULATE_READ = 22,
+    GMM_MADV_POPULATE_WRITE = 23,
+    GMM_MADV_DONTNEED_LOCKED = 24,
+    GMM_MADV_COLLAPSE = 25,
+    GMM_MADV_HWPOISON = 100,
+    GMM_MADV_SOFT_OFFLINE = 101,
+    GMM_MADV_GUARD_INSTALL = 102,
+    GMM_MADV_GUARD_REMOVE = 103
+};
+
+enum { GMM_MS_ASYNC = 1, GMM_MS_INVALIDATE = 2, GMM_MS_SYNC = 4 };
+enum { GMM_MCL_CURRENT = 1, GMM_MCL_FUTURE = 2, GMM_MCL_ONFAULT = 4 };
+enum { GMM_MLOCK_ONFAULT = 1 };
+
+enum {
+    GMM_MPOL_DEFAULT = 0,
+    GMM_MPOL_PREFERRED = 1,
+    GMM_MPOL_BIND = 2,
+    GMM_MPOL_INTERLEAVE = 3,
+    GMM_MPOL_LOCAL = 4,
+    GMM_MPOL_PREFERRED_MANY = 5,
+    GMM_MPOL_WEIGHTED_INTERLEAVE = 6,
+    GMM_MPOL_MAX = 7,
+    GMM_MPOL_F_NUMA_BALANCING = 1 << 13,
+    GMM_MPOL_F_RELATIVE_NODES = 1 << 14,
+    GMM_MPOL_F_STATIC_NODES = 1 << 15,
+    GMM_MPOL_F_NODE = 1 << 0,
+    GMM_MPOL_F_ADDR = 1 << 1,
+    GMM_MPOL_F_MEMS_ALLOWED = 1 << 2,
+    GMM_MPOL_MF_STRICT = 1 << 0,
+    GMM_MPOL_MF_MOVE = 1 << 1,
+    GMM_MPOL_MF_MOVE_ALL = 1 << 2,
+    GMM_MPOL_MF_LAZY = 1 << 3
+};
+
+enum {
+    GMM_SIGBUS = 7,
+    GMM_SIGSEGV = 11,
+    GMM_SEGV_MAPERR = 1,
+    GMM_SEGV_ACCERR = 2,
+    GMM_BUS_ADRALN = 1,
+    GMM_BUS_ADRERR = 2,
+    GMM_BUS_OBJERR = 3
+};
+
+/* ------------------------------------------------------------------------
+ * Types.
+ * ------------------------------------------------------------------------ */
+
+typedef uint64_t gmm_addr;                 /* guest virtual address */
+typedef struct gmm_system gmm_system;      /* a kernel: page cache, accounting, host callbacks */
+typedef struct gmm_space gmm_space;        /* one process address space (an mm) */
+typedef enum gmm_abi { GMM_ABI_I386 = 1, GMM_ABI_X86_64 = 2 } gmm_abi;
+enum { GMM_ACCESS_READ = 1, GMM_ACCESS_WRITE = 2, GMM_ACCESS_EXEC = 4 };
+
+/* Guest pages are 4 KiB whatever the host page size. */
+enum { GMM_PAGE_SIZE = 4096, GMM_PAGE_SHIFT = 12 };
+
+typedef struct gmm_fault {
+    gmm_addr addr; /* faulting guest address */
+    int access;    /* GMM_ACCESS_* that faulted */
+    int signo;     /* GMM_SIGSEGV or GMM_SIGBUS */
+    int code;      /* si_code: GMM_SEGV_MAPERR, GMM_SEGV_ACCERR, GMM_BUS_ADRERR */
+} gmm_fault;
+
+typedef struct gmm_file_ops {
+    /* Copy up to len bytes at byte offset off into buf: bytes copied (short at EOF) or -errno. */
+    int64_t (*read)(void *handle, uint64_t off, void *buf, size_t len);
+    /* Write back len bytes at off (MAP_SHARED writeback): bytes written or -errno. May be NULL for read-only files. */
+    int64_t (*write)(void *handle, uint64_t off, const void *buf, size_t len);
+    /* Current size in bytes, or -errno. */
+    int64_t (*size)(void *handle);
+    /* The library holds no more references to handle. May be NULL. */
+    void (*release)(void *handle);
+} gmm_file_ops;
+
+typedef struct gmm_file {
+    const gmm_file_ops *ops;
+    void *handle;
+    uint64_t dev, ino; /* identity: equal (dev, ino) share one page cache; printed in maps.
+                          dev is encoded as Linux stat(2) returns st_dev: 0x801 prints 08:01 */
+    int readable;      /* opened for reading */
+    int writable;      /* opened for writing: MAP_SHARED + PROT_WRITE needs it, else -GMM_EACCES */
+    const char *path;  /* printed in maps; copied by the library */
+} gmm_file;
+
+typedef struct gmm_host {
+    void *user;
+    /* Resolve a guest fd at mmap time: fill *out and return 0, or return
+       -GMM_EBADF (no such fd) / -GMM_ENODEV (cannot be mapped) / -GMM_EACCES. */
+    int (*get_file)(void *user, int fd, gmm_file *out);
+    /* A CPU access made through gmm_translate faulted (after the library resolved
+       what it can itself: COW, demand paging, stack growth). */
+    void (*fault)(void *user, gmm_space *space, const gmm_fault *fault);
+    /* Host pointers or cached translations for [start, start+len) are no longer valid. */
+    void (*invalidate)(void *user, gmm_space *space, gmm_addr start, uint64_t len);
+} gmm_host;
+
+/* ------------------------------------------------------------------------
+ * Library and errors.
+ * ------------------------------------------------------------------------ */
+
+/* "MAJOR.MINOR.PATCH" of the library actually linked. */
+GMM_API const char *gmm_version(void);
+/* Message for a GMM_E* value, positive or negative; "Unknown error" otherwise. */
+GMM_API const char *gmm_strerror(int err);
+/* Name of a GMM_E* value ("EINVAL"), positive or negative; "UNKNOWN" otherwise. */
+GMM_API const char *gmm_errname(int err);
+
+/* ------------------------------------------------------------------------
+ * Systems and spaces.
+ * ------------------------------------------------------------------------ */
+
+/* A new system.  host is copied; it may be NULL (anonymous memory only: file
+ * mappings then fail with -GMM_EBADF, faults are not reported).  NULL when
+ * out of memory. */
+GMM_API gmm_system *gmm_system_create(const gmm_host *host);
+/* Destroys the system and frees all its frames.  Call after destroying all
+ * of its spaces. */
+GMM_API void gmm_system_destroy(gmm_system *sys);
+
+/* An empty space with Linux's no-ASLR layout for abi: top-down mmap below
+ * mmap_base (i386: task size 0xFFFFE000, mmap_base 0xF7FFE000; x86-64: task
+ * size 0x7FFFFFFFF000, mmap_base 0x7FFFF7FFF000), mmap_min_addr 65536.  NULL
+ * for an unknown abi or when out of memory. */
+GMM_API gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi);
+/* A copy-on-write child of parent (fork(2)).  NULL when out of memory. */
+GMM_API gmm_space *gmm_space_fork(gmm_space *parent);
+/* Unmaps everything and frees the space. */
+GMM_API void gmm_space_destroy(gmm_space *space);
+/* The embedder's pointer for this space (NULL until set). */
+GMM_API void gmm_space_set_user(gmm_space *space, void *user);
+GMM_API void *gmm_space_user(const gmm_space *space);
+/* The space's ABI. */
+GMM_API gmm_abi gmm_space_abi(const gmm_space *space);
+/* Sets start_brk = brk = start, as execve does after loading an ELF.  0, or
+ * -GMM_EINVAL when start is beyond the task size. */
+GMM_API int gmm_space_init_brk(gmm_space *space, gmm_addr start);
+
+/* Writes the /proc/self/maps text of the space into buf, byte-identical to
+ * what an x86-64 Linux kernel prints for the same layout, NUL-terminated
+ * when cap > 0; returns the full length (snprintf semantics). */
+GMM_API size_t gmm_space_maps(gmm_space *space, char *buf, size_t cap);
+
+/* Consistency check of the space and of the frames it shares with other
+ * spaces of its system: region tree order, balance and gap augmentation,
+ * no overlap, neighbours merged where Linux merges them, page-table entries
+ * inside regions, frame reference counts.  NULL when all holds, else a
+ * static description of the first violation.  Costs O(regions + pages):
+ * for tests and fuzzers. */
+GMM_API const char *gmm_space_check(gmm_space *space);
+
+/* ------------------------------------------------------------------------
+ * Syscall-shaped entry points: arguments as the guest passed them (for an
+ * i386 space, address, length and offset arguments are taken modulo 2^32, as
+ * a compat syscall sees its registers).  They return what Linux returns.
+ * ------------------------------------------------------------------------ */
+
+/* brk(2), raw syscall: the new break on success, the old break on failure
+ * (never an errno). */
+GMM_API int64_t gmm_sys_brk(gmm_space *s, gmm_addr brk);
+/* mmap(2) with a byte offset (must be page-aligned: -GMM_EINVAL). */
+GMM_API int64_t gmm_sys_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags, int fd, uint64_t off);
+/* mmap2(2): the offset in 4 KiB pages. */
+GMM_API int64_t gmm_sys_mmap2(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags, int fd, uint64_t pgoff);
+/* i386 syscall 90: args is the guest address of six 32-bit words (addr, len,
+ * prot, flags, fd, offset); unreadable: -GMM_EFAULT. */
+GMM_API int64_t gmm_sys_old_mmap(gmm_space *s, gmm_addr args);
+GMM_API int64_t gmm_sys_munmap(gmm_space *s, gmm_addr addr, uint64_t len);
+GMM_API int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr addr, uint64_t len, int prot);
+/* Not yet implemented: these return -GMM_ENOSYS (see README). */
+GMM_API int64_t gmm_sys_mremap(gmm_space *s, gmm_addr old_addr, uint64_t old_len, uint64_t new_len, int flags, gmm_addr new_addr);
+GMM_API int64_t gmm_sys_madvise(gmm_space *s, gmm_addr addr, uint64_t len, int advice);
+GMM_API int64_t gmm_sys_msync(gmm_space *s, gmm_addr addr, uint64_t len, int flags);
+GMM_API int64_t gmm_sys_mlock(gmm_space *s, gmm_addr addr, uint64_t len);
+GMM_API int64_t gmm_sys_mlock2(gmm_space *s, gmm_addr addr, uint64_t len, int flags);
+GMM_API int64_t gmm_sys_munlock(gmm_space *s, gmm_addr addr, uint64_t len);
+GMM_API int64_t gmm_sys_mlockall(gmm_space *s, int flags);
+GMM_API int64_t gmm_sys_munlockall(gmm_space *s);
+GMM_API int64_t gmm_sys_mincore(gmm_space *s, gmm_addr addr, uint64_t len, gmm_addr vec);
+GMM_API int64_t gmm_sys_mbind(gmm_space *s, gmm_addr addr, uint64_t len, int mode, gmm_addr nodemask, uint64_t maxnode, unsigned flags);
+GMM_API int64_t gmm_sys_get_mempolicy(gmm_space *s, gmm_addr mode, gmm_addr nodemask, uint64_t maxnode, gmm_addr addr, unsigned flags);
+GMM_API int64_t gmm_sys_set_mempolicy(gmm_space *s, int mode, gmm_addr nodemask, uint64_t maxnode);
+
+/* ------------------------------------------------------------------------
+ * Guest memory access.
+ * ------------------------------------------------------------------------ */
+
+/* copy_from_user: copies len bytes at guest src into dst.  0, or
+ * -GMM_EFAULT when part of the range is unmapped or not readable (x86: any
+ * of PROT_READ, PROT_WRITE, PROT_EXEC makes a page readable); the bytes
+ * before the first bad page are copied.  Never calls host->fault. */
+GMM_API int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len);
+/* copy_to_user: copies len bytes from src to guest dst.  0, or -GMM_EFAULT
+ * when part of the range is unmapped or lacks PROT_WRITE; breaks
+ * copy-on-write and allocates demand-zero pages.  Never calls host->fault. */
+GMM_API int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len);
+/* CPU access: a host pointer to the byte at addr, valid to the end of its
+ * 4 KiB page for the access asked (a combination of GMM_ACCESS_*), or NULL
+ * after host->fault was called with the Linux signal and si_code
+ * (SIGSEGV/SEGV_MAPERR: no mapping; SIGSEGV/SEGV_ACCERR: the mapping forbids
+ * the access).  Resolves demand-zero pages and copy-on-write itself.  A
+ * read translation of a page may point at a shared frame; ask for
+ * GMM_ACCESS_WRITE before storing. */
+GMM_API void *gmm_translate(gmm_space *s, gmm_addr addr, int access);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GUESTMM_H */

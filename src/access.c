@@ -1,0 +1,281 @@
+/*
+ * access.c - guest memory access: the page fault path (demand zero, shared
+ * object pages, copy on write), the software TLB, gmm_translate, gmm_read
+ * and gmm_write.
+ *
+ * The TLB is direct-mapped by page number.  An entry keeps one tag per kind
+ * of access and host-minus-guest, so a hit is a compare and an add.  A write
+ * tag is only set when a store needs no further work (shared mapping, or a
+ * private frame with no other user), so read-only and copy-on-write pages
+ * take the slow path on their first store.  Failed translations are never
+ * cached.
+ */
+#include "internal.h"
+
+void tlb_flush_all(gmm_space *s)
+{
+    for (unsigned i = 0; i < TLB_SIZE; i++) {
+        s->tlb[i].tag_r = s->tlb[i].tag_w = s->tlb[i].tag_x = TLB_INVALID;
+        s->tlb[i].addend = 0;
+    }
+}
+
+void tlb_flush_range(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    if (((end - start) >> PAGE_SHIFT) >= TLB_SIZE) {
+        tlb_flush_all(s);
+        return;
+    }
+    for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
+        struct tlb_entry *e = &s->tlb[(a >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+        if (e->tag_r == a || e->tag_w == a || e->tag_x == a)
+            e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+    }
+}
+
+void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    tlb_flush_range(s, start, end);
+    gmm_system *sys = s->sys;
+    if (sys->host.invalidate)
+        sys->host.invalidate(sys->host.user, s, start, end - start);
+}
+
+/* Linux anon_vma_compatible(): a and b adjacent, same backing, flags equal
+ * but for the access bits, contiguous offsets. */
+static bool anon_neighbour(const struct region *a, const struct region *b)
+{
+    return a->end == b->start && a->obj == b->obj &&
+           ((a->flags ^ b->flags) & ~(uint32_t)VM_ACCESS_FLAGS) == 0 &&
+           b->pgoff == a->pgoff + ((a->end - a->start) >> PAGE_SHIFT);
+}
+
+/* Linux anon_vma_prepare(): the first write fault of a private region gives
+ * it an anon identity, reusing a compatible neighbour's (next first). */
+static void anon_prepare(gmm_space *s, struct region *r)
+{
+    if (r->anon)
+        return;
+    if (r->next && r->next->anon && anon_neighbour(r, r->next))
+        r->anon = r->next->anon;
+    else if (r->prev && r->prev->anon && anon_neighbour(r->prev, r))
+        r->anon = r->prev->anon;
+    else
+        r->anon = __atomic_add_fetch(&s->sys->next_anon, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool readable(uint32_t flags)
+{
+    /* x86 page tables: any access right implies read. */
+    return (flags & VM_ACCESS_FLAGS) != 0;
+}
+
+static bool access_ok(uint32_t flags, int access)
+{
+    if ((access & GMM_ACCESS_READ) && !readable(flags))
+        return false;
+    if ((access & GMM_ACCESS_WRITE) && !(flags & VM_WRITE))
+        return false;
+    if ((access & GMM_ACCESS_EXEC) && !(flags & VM_EXEC))
+        return false;
+    return true;
+}
+
+/* The frame of a shared object's page, allocated on first use.  One
+ * reference is added for the caller. */
+static frame_t object_page(gmm_system *sys, struct gmm_object *o, uint64_t idx)
+{
+    pte_t *slot = pt_slot(&o->pages, idx, true);
+    if (!slot)
+        return FRAME_NONE;
+    if (!*slot) {
+        frame_t f = frame_alloc(sys);
+        if (f == FRAME_NONE) {
+            pt_trim(&o->pages, idx);
+            return FRAME_NONE;
+        }
+        pt_set(&o->pages, idx, pte_make(f));
+    }
+    frame_t f = pte_frame(*slot);
+    frame_ref(sys, f);
+    return f;
+}
+
+enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_OOM };
+
+/* Makes the page at addr present for access and fills its TLB entry.
+ * Caller holds the space lock. */
+static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
+                                      struct tlb_entry **out)
+{
+    gmm_addr page = addr & PAGE_MASK;
+    struct region *r = region_find(s, page);
+    if (!r || r->start > page)
+        return FAULT_MAPERR;
+    if (!access_ok(r->flags, access))
+        return FAULT_ACCERR;
+
+    gmm_system *sys = s->sys;
+    uint64_t pn = page >> PAGE_SHIFT;
+    pte_t *slot = pt_slot(&s->pt, pn, true);
+    if (!slot)
+        return FAULT_OOM;
+    pte_t pte = *slot;
+    bool shared = (r->flags & VM_SHARED) != 0;
+    bool want_write = (access & GMM_ACCESS_WRITE) != 0;
+
+    if (!pte) {
+        frame_t f;
+        if (r->obj) {
+            f = object_page(sys, r->obj, r->pgoff + ((page - r->start) >> PAGE_SHIFT));
+        } else if (want_write) {
+            f = frame_alloc(sys);
+            if (f != FRAME_NONE)
+                anon_prepare(s, r);
+        } else {
+            f = FRAME_ZERO;
+        }
+        if (f == FRAME_NONE) {
+            pt_trim(&s->pt, pn);
+            return FAULT_OOM;
+        }
+        if (f != FRAME_ZERO)
+            s->rss++;
+        pte = pte_make(f);
+        pt_set(&s->pt, pn, pte);
+    } else if (want_write && !shared) {
+        frame_t old = pte_frame(pte);
+        if (old == FRAME_ZERO || frame_refcount(sys, old) > 1) {
+            /* Copy on write: the old frame has other users. */
+            frame_t f = frame_alloc(sys);
+            if (f == FRAME_NONE)
+                return FAULT_OOM;
+            if (old != FRAME_ZERO)
+                memcpy(frame_ptr(sys, f), frame_ptr(sys, old), PAGE_SIZE);
+            else
+                s->rss++;
+            anon_prepare(s, r);
+            space_invalidate(s, page, page + PAGE_SIZE);
+            pte = pte_make(f);
+            *slot = pte;
+            frame_unref(sys, old);
+        }
+    }
+
+    frame_t f = pte_frame(pte);
+    struct tlb_entry *e = &s->tlb[pn & (TLB_SIZE - 1)];
+    e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+    e->addend = (intptr_t)frame_ptr(sys, f) - (intptr_t)page;
+    if (readable(r->flags))
+        e->tag_r = page;
+    if ((r->flags & VM_WRITE) &&
+        (shared || (f != FRAME_ZERO && frame_refcount(sys, f) == 1)))
+        e->tag_w = page;
+    if (r->flags & VM_EXEC)
+        e->tag_x = page;
+    *out = e;
+    return FAULT_OK;
+}
+
+bool space_fault_in(gmm_space *s, gmm_addr addr, int access)
+{
+    struct tlb_entry *e;
+    return handle_fault(s, addr, access, &e) == FAULT_OK;
+}
+
+static inline bool tlb_hit(const struct tlb_entry *e, gmm_addr page, int access)
+{
+    return (!(access & GMM_ACCESS_READ) || e->tag_r == page) &&
+           (!(access & GMM_ACCESS_WRITE) || e->tag_w == page) &&
+           (!(access & GMM_ACCESS_EXEC) || e->tag_x == page);
+}
+
+static void *translate_slow(gmm_space *s, gmm_addr addr, int access)
+{
+    struct tlb_entry *e = NULL;
+    space_lock(s);
+    enum fault_result res =
+        addr < s->task_size ? handle_fault(s, addr, access, &e) : FAULT_MAPERR;
+    void *p = res == FAULT_OK ? (void *)(intptr_t)((intptr_t)addr + e->addend) : NULL;
+    space_unlock(s);
+    if (p)
+        return p;
+    gmm_system *sys = s->sys;
+    if (sys->host.fault) {
+        gmm_fault f = {addr, access, GMM_SIGSEGV, GMM_SEGV_MAPERR};
+        if (res == FAULT_ACCERR)
+            f.code = GMM_SEGV_ACCERR;
+        else if (res == FAULT_OOM) {
+            f.signo = GMM_SIGBUS;
+            f.code = GMM_BUS_ADRERR;
+        }
+        sys->host.fault(sys->host.user, s, &f);
+    }
+    return NULL;
+}
+
+void *gmm_translate(gmm_space *s, gmm_addr addr, int access)
+{
+    access &= GMM_ACCESS_READ | GMM_ACCESS_WRITE | GMM_ACCESS_EXEC;
+    if (unlikely(!access))
+        access = GMM_ACCESS_READ;
+    gmm_addr page = addr & PAGE_MASK;
+    struct tlb_entry *e = &s->tlb[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    if (likely(tlb_hit(e, page, access)))
+        return (void *)(intptr_t)((intptr_t)addr + e->addend);
+    return translate_slow(s, addr, access);
+}
+
+/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */
+static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
+{
+    gmm_addr page = addr & PAGE_MASK;
+    struct tlb_entry *e = &s->tlb[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    if (!tlb_hit(e, page, access)) {
+        e = NULL;
+        if (addr >= s->task_size || handle_fault(s, addr, access, &e) != FAULT_OK)
+            return NULL;
+    }
+    return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
+}
+
+static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bool to_guest)
+{
+    int access = to_guest ? GMM_ACCESS_WRITE : GMM_ACCESS_READ;
+    if (len == 0)
+        return 0;
+    /* A range that wraps or leaves the task is a bad address. */
+    if (gaddr >= s->task_size || len > s->task_size - gaddr)
+        return -GMM_EFAULT;
+    space_lock(s);
+    int ret = 0;
+    while (len) {
+        size_t n = PAGE_SIZE - OFFSET_IN_PAGE(gaddr);
+        if (n > len)
+            n = len;
+        uint8_t *p = user_page(s, gaddr, access);
+        if (!p) {
+            ret = -GMM_EFAULT;
+            break;
+        }
+        if (to_guest)
+            memcpy(p, host, n);
+        else
+            memcpy(host, p, n);
+        gaddr += n;
+        host += n;
+        len -= n;
+    }
+    space_unlock(s);
+    return ret;
+}
+
+int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len)
+{
+    return user_copy(s, src, dst, len, false);
+}
+
+int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len)
+{
+    return user_copy(s, dst, (uint8_t *)(uintptr_t)src, len, true);
+}

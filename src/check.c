@@ -1,0 +1,133 @@
+/*
+ * check.c - the full invariant checker (gmm_space_check), for tests and
+ * fuzzers.  Not for hot paths: O(regions + pages + frames).  The caller
+ * must ensure no other thread uses the system meanwhile.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+struct pte_check {
+    gmm_space *s;
+    struct region *r; /* cursor: the region the next pte should be in */
+    const char *err;
+    uint32_t *counts;
+    uint64_t nframes;
+    uint64_t rss;
+};
+
+static void check_pte(void *ctx, uint64_t pn, pte_t pte)
+{
+    struct pte_check *c = ctx;
+    gmm_addr a = pn << PAGE_SHIFT;
+    while (c->r && c->r->end <= a)
+        c->r = c->r->next;
+    if (!c->err && (!c->r || c->r->start > a))
+        c->err = "page table: entry outside every region";
+    frame_t f = pte_frame(pte);
+    if (!(pte & PTE_PRESENT) && !c->err)
+        c->err = "page table: entry without the present bit";
+    if (f != FRAME_ZERO)
+        c->rss++;
+    if (f >= c->nframes) {
+        if (!c->err)
+            c->err = "page table: frame number out of range";
+        return;
+    }
+    c->counts[f]++;
+}
+
+static void count_frame(void *ctx, uint64_t pn, pte_t pte)
+{
+    struct pte_check *c = ctx;
+    (void)pn;
+    frame_t f = pte_frame(pte);
+    if (f < c->nframes)
+        c->counts[f]++;
+    else if (!c->err)
+        c->err = "object: frame number out of range";
+}
+
+static const char *check_regions(gmm_space *s)
+{
+    const char *e = region_check_tree(s);
+    if (e)
+        return e;
+    for (struct region *r = s->first; r; r = r->next) {
+        if (r->next && vma_mergeable(r, r->next))
+            return "regions: mergeable neighbours left unmerged";
+        if ((r->flags & VM_SHARED) && !r->obj)
+            return "region: shared without a backing object";
+    }
+    return NULL;
+}
+
+const char *gmm_space_check(gmm_space *s)
+{
+    const char *e = check_regions(s);
+    if (e)
+        return e;
+    gmm_system *sys = s->sys;
+    struct pte_check c = {0};
+    c.nframes = sys->bump;
+    c.counts = calloc(c.nframes ? c.nframes : 1, sizeof(uint32_t));
+    if (!c.counts)
+        return "checker: out of memory";
+    for (gmm_space *t = sys->spaces; t && !c.err; t = t->sys_next) {
+        c.s = t;
+        c.r = t->first;
+        c.rss = 0;
+        pt_walk(&t->pt, 0, UINT64_MAX >> PAGE_SHIFT, check_pte, &c);
+        if (!c.err && c.rss != t->rss)
+            c.err = "space: rss does not match its page table";
+        /* Each object once: count it at the first region that maps it. */
+        for (struct region *r = t->first; r && !c.err; r = r->next) {
+            if (!r->obj)
+                continue;
+            bool seen = false;
+            for (gmm_space *u = sys->spaces; u && !seen; u = u->sys_next)
+                for (struct region *q = u->first; q; q = q->next) {
+                    if (u == t && q == r)
+                        goto first_seen;
+                    if (q->obj == r->obj) {
+                        seen = true;
+                        break;
+                    }
+                }
+        first_seen:
+            if (!seen)
+                pt_walk(&r->obj->pages, 0, UINT64_MAX >> PAGE_SHIFT, count_frame, &c);
+        }
+    }
+    if (!c.err) {
+        /* Freed frames hold list links, not counts. */
+        bool *is_free = calloc(c.nframes ? c.nframes : 1, sizeof(bool));
+        if (!is_free) {
+            free(c.counts);
+            return "checker: out of memory";
+        }
+        uint64_t nfree = 0;
+        for (frame_t f = sys->free_head; f != FRAME_NONE && !c.err;
+             f = sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)]) {
+            if (f >= c.nframes || is_free[f] || ++nfree > c.nframes)
+                c.err = "frames: free list corrupt";
+            else
+                is_free[f] = true;
+        }
+        for (frame_t f = 1; f < c.nframes && !c.err; f++) {
+            if (is_free[f]) {
+                if (c.counts[f])
+                    c.err = "frames: a freed frame is still mapped";
+            } else if (c.counts[f] != frame_refcount(sys, f)) {
+                c.err = c.counts[f] < frame_refcount(sys, f)
+                            ? "frames: reference count above its users (leak)"
+                            : "frames: reference count below its users";
+            }
+        }
+        if (!c.err && sys->frames_used != c.nframes - 1 - nfree)
+            c.err = "frames: used count does not match";
+        free(is_free);
+    }
+    free(c.counts);
+    return c.err;
+}

@@ -1,0 +1,104 @@
+/*
+ * frame.c - 4 KiB host frames carved from 64 MiB arenas, reference counted.
+ *
+ * A frame is named by a 32-bit number: arena index in the high bits, index
+ * in the arena in the low ARENA_SHIFT bits.  ref[] holds the reference count
+ * of a live frame and the next free frame of a freed one.  Frame 0 is the
+ * shared zero frame: never written, never freed, its count not kept.
+ * Host pointers to frames stay valid for the life of the system.
+ */
+#include "internal.h"
+#include "host.h"
+
+#define ARENA_BYTES ((size_t)ARENA_FRAMES << PAGE_SHIFT)
+
+static int arena_grow(gmm_system *sys)
+{
+    if (sys->narenas == MAX_ARENAS)
+        return -GMM_ENOMEM;
+    struct arena *a = &sys->arenas[sys->narenas];
+    a->ref = gmm_calloc(ARENA_FRAMES, sizeof(uint32_t));
+    if (!a->ref)
+        return -GMM_ENOMEM;
+    a->base = host_reserve(ARENA_BYTES);
+    if (!a->base) {
+        gmm_free(a->ref);
+        a->ref = NULL;
+        return -GMM_ENOMEM;
+    }
+    sys->narenas++;
+    return 0;
+}
+
+int frame_init(gmm_system *sys)
+{
+    sys->free_head = FRAME_NONE;
+    if (arena_grow(sys))
+        return -GMM_ENOMEM;
+    sys->bump = 1; /* frame 0 is the zero frame */
+    sys->arenas[0].ref[0] = 1;
+    return 0;
+}
+
+void frame_fini(gmm_system *sys)
+{
+    for (uint32_t i = 0; i < sys->narenas; i++) {
+        host_release(sys->arenas[i].base, ARENA_BYTES);
+        gmm_free(sys->arenas[i].ref);
+    }
+    sys->narenas = 0;
+}
+
+static inline uint32_t *ref_slot(gmm_system *sys, frame_t f)
+{
+    return &sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)];
+}
+
+frame_t frame_alloc(gmm_system *sys)
+{
+    frame_t f;
+    bool recycled = false;
+    pthread_mutex_lock(&sys->lock);
+    if (sys->free_head != FRAME_NONE) {
+        f = sys->free_head;
+        sys->free_head = *ref_slot(sys, f);
+        recycled = true;
+    } else {
+        if ((sys->bump >> ARENA_SHIFT) >= sys->narenas && arena_grow(sys)) {
+            pthread_mutex_unlock(&sys->lock);
+            return FRAME_NONE;
+        }
+        f = sys->bump++;
+    }
+    *ref_slot(sys, f) = 1;
+    sys->frames_used++;
+    pthread_mutex_unlock(&sys->lock);
+    if (recycled)
+        memset(frame_ptr(sys, f), 0, PAGE_SIZE);
+    return f;
+}
+
+void frame_ref(gmm_system *sys, frame_t f)
+{
+    if (f != FRAME_ZERO)
+        __atomic_add_fetch(ref_slot(sys, f), 1, __ATOMIC_RELAXED);
+}
+
+void frame_unref(gmm_system *sys, frame_t f)
+{
+    if (f == FRAME_ZERO)
+        return;
+    uint32_t *slot = ref_slot(sys, f);
+    if (__atomic_sub_fetch(slot, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    pthread_mutex_lock(&sys->lock);
+    *slot = sys->free_head;
+    sys->free_head = f;
+    sys->frames_used--;
+    pthread_mutex_unlock(&sys->lock);
+}
+
+uint32_t frame_refcount(gmm_system *sys, frame_t f)
+{
+    return __atomic_load_n(ref_slot(sys, f), __ATOMIC_ACQUIRE);
+}

@@ -1,0 +1,296 @@
+/*
+ * internal.h - the core types of libguestmm and how they relate.
+ *
+ *   gmm_system   frames (4 KiB host pages carved from large arenas, each with
+ *                a reference count), the shared zero frame, the list of
+ *                spaces, and the host callbacks.  Lock: sys->lock guards the
+ *                frame free list, arena growth and the space list.
+ *
+ *   gmm_space    one guest mm.  Lock: space->lock guards everything in it.
+ *                It holds two views that are kept apart as Linux keeps vmas
+ *                and ptes apart:
+ *     regions    what the guest asked for (struct region, the vmas): start,
+ *                end, flags (VM_* below), backing object and page offset,
+ *                anon identity.  Kept in an AVL tree ordered by start and
+ *                threaded in a list; every node carries the largest free gap
+ *                of its subtree so that free-range search is O(log n).
+ *     pages      what backs it now: a radix page table from guest page
+ *                number to a pte (frame number + state bits).  Entries
+ *                appear on first touch only.
+ *     tlb        a direct-mapped software TLB for gmm_translate: per entry
+ *                a read, a write and an exec tag and host-minus-guest.
+ *
+ *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
+ *                its own radix of frames keyed by page offset, shared by
+ *                every region that maps it.
+ *
+ * Layers call down only: sys_*.c -> vma.c/region.c -> pagetable.c/frame.c
+ * -> host.c.  Nothing calls up except through the host callbacks.
+ */
+#ifndef GMM_INTERNAL_H
+#define GMM_INTERNAL_H
+
+#include "guestmm.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define GMM_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define GMM_HIDDEN
+#define likely(x) (x)
+#define unlikely(x) (x)
+#endif
+
+#define PAGE_SIZE ((uint64_t)GMM_PAGE_SIZE)
+#define PAGE_SHIFT GMM_PAGE_SHIFT
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PAGE_ALIGN(x) (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define OFFSET_IN_PAGE(x) ((x) & (PAGE_SIZE - 1))
+#define PMD_SIZE ((uint64_t)2 << 20)
+
+/* Linux's stack_guard_gap: 256 pages. */
+#define STACK_GUARD_GAP (256 * PAGE_SIZE)
+#define DEFAULT_MAX_MAP_COUNT 65530
+#define DEFAULT_MMAP_MIN_ADDR 65536
+#define RLIM_INFINITY UINT64_MAX
+
+/* ---- allocation (one place, so that tests can fail each site) ---- */
+GMM_HIDDEN void *gmm_malloc(size_t n);
+GMM_HIDDEN void *gmm_calloc(size_t n, size_t size);
+GMM_HIDDEN void gmm_free(void *p);
+GMM_HIDDEN char *gmm_strdup(const char *s);
+
+/* ---- VM flags: the Linux vm_flags bits the library models ---- */
+enum {
+    VM_READ = 0x1,
+    VM_WRITE = 0x2,
+    VM_EXEC = 0x4,
+    VM_SHARED = 0x8,
+    VM_MAYREAD = 0x10,
+    VM_MAYWRITE = 0x20,
+    VM_MAYEXEC = 0x40,
+    VM_MAYSHARE = 0x80,
+    VM_GROWSDOWN = 0x100,
+    VM_LOCKED = 0x2000,
+    VM_SEQ_READ = 0x8000,
+    VM_RAND_READ = 0x10000,
+    VM_DONTCOPY = 0x20000,
+    VM_LOCKONFAULT = 0x80000,
+    VM_ACCOUNT = 0x100000,
+    VM_NORESERVE = 0x200000,
+    VM_DROPPABLE = 0x400000,
+    VM_WIPEONFORK = 0x2000000,
+    VM_DONTDUMP = 0x4000000,
+    VM_HUGEPAGE = 0x20000000,
+    VM_NOHUGEPAGE = 0x40000000,
+};
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+/* ---- frames ---- */
+typedef uint32_t frame_t;
+#define FRAME_NONE ((frame_t)UINT32_MAX)
+#define FRAME_ZERO ((frame_t)0) /* the shared zero frame, never freed */
+#define ARENA_SHIFT 14          /* 16384 frames = 64 MiB per arena */
+#define ARENA_FRAMES ((uint32_t)1 << ARENA_SHIFT)
+#define MAX_ARENAS 4096
+
+struct arena {
+    uint8_t *base;  /* ARENA_FRAMES * 4 KiB of host memory */
+    uint32_t *ref;  /* per frame: reference count, or the next free frame */
+};
+
+/* ---- page table entries ---- */
+typedef uint64_t pte_t;
+#define PTE_PRESENT ((pte_t)1)
+#define PTE_FRAME_SHIFT 12
+#define pte_frame(p) ((frame_t)((p) >> PTE_FRAME_SHIFT))
+#define pte_make(f) (((pte_t)(f) << PTE_FRAME_SHIFT) | PTE_PRESENT)
+
+#define PT_BITS 9
+#define PT_ENTRIES (1u << PT_BITS)
+#define PT_LEVELS 4 /* 36 bits of page number: any 48-bit address */
+
+struct pt_node {
+    uint32_t used; /* non-empty entries */
+    union {
+        struct pt_node *child[PT_ENTRIES];
+        pte_t pte[PT_ENTRIES];
+    } u;
+};
+
+struct pagetable {
+    struct pt_node *root;
+    uint64_t present; /* entries set */
+};
+
+/* ---- shared backing objects ---- */
+struct gmm_object {
+    uint32_t refs;        /* regions (in any space) that map it */
+    uint64_t ino;         /* shown in maps */
+    uint64_t dev;
+    struct pagetable pages; /* page offset -> frame (one reference each) */
+};
+
+/* ---- regions ---- */
+struct region {
+    struct region *left, *right, *parent; /* AVL */
+    struct region *prev, *next;           /* address order */
+    gmm_addr start, end;
+    uint64_t max_gap; /* largest gap_before() in this subtree */
+    int height;
+    uint32_t flags;   /* VM_* */
+    uint64_t pgoff;   /* page offset into obj, or start>>12 for private anon */
+    uint64_t anon;    /* anon_vma identity: 0 until the first write fault */
+    struct gmm_object *obj;
+};
+
+/* ---- software TLB ---- */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID ((gmm_addr)1) /* never a page address */
+
+struct tlb_entry {
+    gmm_addr tag_r, tag_w, tag_x; /* page address, or TLB_INVALID */
+    intptr_t addend;              /* host - guest */
+};
+
+struct gmm_system {
+    gmm_host host;
+    bool has_host;
+    pthread_mutex_t lock;
+    struct arena arenas[MAX_ARENAS];
+    uint32_t narenas;
+    frame_t free_head;  /* list of freed frames linked through ref[] */
+    frame_t bump;       /* next never-used frame */
+    uint64_t frames_used;
+    uint64_t next_anon; /* anon_vma identities */
+    uint64_t next_ino;  /* shared anonymous objects */
+    gmm_space *spaces;  /* list of live spaces */
+};
+
+struct gmm_space {
+    gmm_system *sys;
+    gmm_space *sys_next, *sys_prev;
+    gmm_abi abi;
+    void *user;
+    pthread_mutex_t lock;
+
+    struct region *root, *first, *last;
+    uint64_t map_count;
+
+    gmm_addr task_size, mmap_base, legacy_base, mmap_min_addr;
+    gmm_addr start_brk, brk;
+    uint64_t max_map_count;
+
+    uint64_t total_vm, data_vm, stack_vm; /* pages */
+    uint64_t rlim_as, rlim_data;          /* bytes */
+    uint64_t rss;                         /* pages with a real frame */
+
+    struct pagetable pt;
+    struct tlb_entry tlb[TLB_SIZE];
+};
+
+/* ---- host.c: the only place that calls the host OS ---- */
+GMM_HIDDEN void *host_reserve(size_t len);
+GMM_HIDDEN void host_release(void *p, size_t len);
+
+/* ---- frame.c ---- */
+GMM_HIDDEN int frame_init(gmm_system *sys);
+GMM_HIDDEN void frame_fini(gmm_system *sys);
+GMM_HIDDEN frame_t frame_alloc(gmm_system *sys); /* zeroed, ref 1 */
+GMM_HIDDEN void frame_ref(gmm_system *sys, frame_t f);
+GMM_HIDDEN void frame_unref(gmm_system *sys, frame_t f);
+GMM_HIDDEN uint32_t frame_refcount(gmm_system *sys, frame_t f);
+static inline uint8_t *frame_ptr(gmm_system *sys, frame_t f)
+{
+    return sys->arenas[f >> ARENA_SHIFT].base +
+           ((size_t)(f & (ARENA_FRAMES - 1)) << PAGE_SHIFT);
+}
+
+/* ---- pagetable.c ---- */
+/* The slot for page number pn, allocating nodes when alloc; NULL when absent
+ * (alloc false) or out of memory. */
+GMM_HIDDEN pte_t *pt_slot(struct pagetable *pt, uint64_t pn, bool alloc);
+/* Account for a slot going from empty to set or back (keeps node counts). */
+GMM_HIDDEN void pt_set(struct pagetable *pt, uint64_t pn, pte_t pte);
+GMM_HIDDEN void pt_clear(struct pagetable *pt, uint64_t pn);
+/* Frees nodes left empty on the path to pn (after an unused pt_slot). */
+GMM_HIDDEN void pt_trim(struct pagetable *pt, uint64_t pn);
+/* Calls fn for every set entry with page number in [lo, hi), in order,
+ * skipping empty subtrees. */
+typedef void (*pt_visit_fn)(void *ctx, uint64_t pn, pte_t pte);
+GMM_HIDDEN void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
+/* Clears every entry in [lo, hi), calling fn first for each; frees empty nodes. */
+GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
+GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
+
+/* ---- region.c: the tree ---- */
+GMM_HIDDEN struct region *region_alloc(void);
+GMM_HIDDEN void region_free(struct region *r);
+/* First region with end > addr, or NULL (Linux find_vma). */
+GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);
+/* Inserts r (not overlapping anything). */
+GMM_HIDDEN void region_insert(gmm_space *s, struct region *r);
+GMM_HIDDEN void region_remove(gmm_space *s, struct region *r);
+/* Call after changing r->start or r->end in place (order unchanged). */
+GMM_HIDDEN void region_bounds_changed(gmm_space *s, struct region *r);
+/* Linux vm_start_gap(): start minus the guard gap of a grows-down region. */
+GMM_HIDDEN gmm_addr region_start_gap(const struct region *r);
+/* Highest / lowest len-byte free range inside [low, high), or 0 if none. */
+GMM_HIDDEN gmm_addr region_gap_topdown(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high);
+GMM_HIDDEN gmm_addr region_gap_bottomup(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high);
+GMM_HIDDEN const char *region_check_tree(gmm_space *s);
+
+/* ---- vma.c: operations on ranges of regions ---- */
+GMM_HIDDEN bool vma_mergeable(const struct region *a, const struct region *b);
+/* Splits r at addr (r->start < addr < r->end); the new upper part is
+ * returned (or NULL when out of memory). */
+GMM_HIDDEN struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr);
+/* Unmaps [start, end): regions split at the edges and removed, their pages
+ * released.  Needs a spare region when it splits one in two; returns 0 or
+ * -GMM_ENOMEM (nothing changed). */
+GMM_HIDDEN int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Would vma_unmap(start, end) need one more region (punching a hole)? */
+GMM_HIDDEN bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Releases the pages of [start, end) (pte frames), flushing translations. */
+GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Drops a region's reference to its object. */
+GMM_HIDDEN void vma_put_object(gmm_space *s, struct region *r);
+/* Tries to merge r with its neighbours; returns the surviving region. */
+GMM_HIDDEN struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_prev, bool with_next);
+/* Pages counted in total_vm / data_vm for a region's flags. */
+GMM_HIDDEN void vma_account(gmm_space *s, uint32_t flags, int64_t pages);
+GMM_HIDDEN bool vma_is_data(uint32_t flags);
+
+/* ---- access.c ---- */
+GMM_HIDDEN void tlb_flush_all(gmm_space *s);
+GMM_HIDDEN void tlb_flush_range(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Makes the page at addr present for access, as a fault would (caller
+ * holds the space lock); false when the access is not allowed or memory
+ * ran out. */
+GMM_HIDDEN bool space_fault_in(gmm_space *s, gmm_addr addr, int access);
+/* Drops cached translations of [start, end) and tells the host. */
+GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+
+/* ---- objects (object.c) ---- */
+GMM_HIDDEN struct gmm_object *object_new_shmem(gmm_system *sys);
+GMM_HIDDEN void object_get(struct gmm_object *o);
+GMM_HIDDEN void object_put(gmm_system *sys, struct gmm_object *o);
+
+/* ---- locking helpers ---- */
+static inline void space_lock(gmm_space *s) { pthread_mutex_lock(&s->lock); }
+static inline void space_unlock(gmm_space *s) { pthread_mutex_unlock(&s->lock); }
+
+/* An i386 space sees 32-bit registers. */
+static inline uint64_t space_arg(const gmm_space *s, uint64_t v)
+{
+    return s->abi == GMM_ABI_I386 ? (uint32_t)v : v;
+}
+
+#endif /* GMM_INTERNAL_H */

@@ -1,0 +1,86 @@
+/*
+ * maps.c - /proc/PID/maps text, as fs/proc/task_mmu.c prints it on an
+ * x86-64 kernel (also for i386 compat tasks): addresses and offset in hex
+ * of at least 8 digits, dev as major:minor, the inode in decimal, a space,
+ * and for a named line padding to column 73 before the name.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+/* seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) on a 64-bit kernel. */
+#define MAPS_NAME_COLUMN 72
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->len < o->cap) {
+        size_t room = o->cap - o->len;
+        memcpy(o->buf + o->len, s, n < room ? n : room);
+    }
+    o->len += n;
+}
+
+/* Linux's new_encode_dev() halves of an st_dev value. */
+static unsigned dev_major(uint64_t dev)
+{
+    return (unsigned)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~(uint64_t)0xfff));
+}
+
+static unsigned dev_minor(uint64_t dev)
+{
+    return (unsigned)((dev & 0xff) | ((dev >> 12) & ~(uint64_t)0xff));
+}
+
+static const char *region_name(gmm_space *s, const struct region *r)
+{
+    if (r->obj)
+        return "/dev/zero (deleted)";
+    /* vma_is_initial_heap() */
+    if (r->start < s->brk && r->end > s->start_brk)
+        return "[heap]";
+    return NULL;
+}
+
+static void show_region(gmm_space *s, const struct region *r, struct out *o)
+{
+    char line[256];
+    uint64_t off = 0, dev = 0, ino = 0;
+    if (r->obj) {
+        off = r->pgoff << PAGE_SHIFT;
+        dev = r->obj->dev;
+        ino = r->obj->ino;
+    }
+    int n = snprintf(line, sizeof(line), "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu ",
+                     (unsigned long long)r->start, (unsigned long long)r->end,
+                     r->flags & VM_READ ? 'r' : '-', r->flags & VM_WRITE ? 'w' : '-',
+                     r->flags & VM_EXEC ? 'x' : '-', r->flags & VM_MAYSHARE ? 's' : 'p',
+                     (unsigned long long)off, dev_major(dev), dev_minor(dev),
+                     (unsigned long long)ino);
+    put(o, line, (size_t)n);
+    const char *name = region_name(s, r);
+    if (name) {
+        static const char spaces[] = "                                                                        ";
+        if (n < MAPS_NAME_COLUMN)
+            put(o, spaces, (size_t)(MAPS_NAME_COLUMN - n));
+        put(o, " ", 1);
+        put(o, name, strlen(name));
+    }
+    put(o, "\n", 1);
+}
+
+size_t gmm_space_maps(gmm_space *s, char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0};
+    space_lock(s);
+    for (struct region *r = s->first; r; r = r->next)
+        show_region(s, r, &o);
+    space_unlock(s);
+    if (cap)
+        buf[o.len < cap ? o.len : cap - 1] = '\0';
+    return o.len;
+}

@@ -1,0 +1,356 @@
+/*
+ * region.c - the region tree: an AVL tree ordered by start address, threaded
+ * by a prev/next list, each node augmented with the largest free gap in its
+ * subtree (the gap of a node is the free space between its predecessor's end
+ * and its own start, less the stack guard gap of a grows-down region).  So
+ * lookup, insert, remove and free-range search are O(log n).
+ */
+#include "internal.h"
+
+gmm_addr region_start_gap(const struct region *r)
+{
+    if (r->flags & VM_GROWSDOWN)
+        return r->start > STACK_GUARD_GAP ? r->start - STACK_GUARD_GAP : 0;
+    return r->start;
+}
+
+static inline gmm_addr prev_end(const struct region *r)
+{
+    return r->prev ? r->prev->end : 0;
+}
+
+static inline uint64_t gap_before(const struct region *r)
+{
+    gmm_addr lo = prev_end(r), hi = region_start_gap(r);
+    return hi > lo ? hi - lo : 0;
+}
+
+static inline int height(const struct region *r) { return r ? r->height : 0; }
+static inline uint64_t max_gap(const struct region *r) { return r ? r->max_gap : 0; }
+
+static void update(struct region *n)
+{
+    int hl = height(n->left), hr = height(n->right);
+    n->height = 1 + (hl > hr ? hl : hr);
+    uint64_t g = gap_before(n), gl = max_gap(n->left), gr = max_gap(n->right);
+    if (gl > g)
+        g = gl;
+    if (gr > g)
+        g = gr;
+    n->max_gap = g;
+}
+
+static void propagate(struct region *n)
+{
+    for (; n; n = n->parent)
+        update(n);
+}
+
+static void replace_child(gmm_space *s, struct region *parent, struct region *old,
+                          struct region *new)
+{
+    if (!parent)
+        s->root = new;
+    else if (parent->left == old)
+        parent->left = new;
+    else
+        parent->right = new;
+    if (new)
+        new->parent = parent;
+}
+
+static struct region *rotate_left(gmm_space *s, struct region *x)
+{
+    struct region *y = x->right;
+    x->right = y->left;
+    if (y->left)
+        y->left->parent = x;
+    replace_child(s, x->parent, x, y);
+    y->left = x;
+    x->parent = y;
+    update(x);
+    update(y);
+    return y;
+}
+
+static struct region *rotate_right(gmm_space *s, struct region *x)
+{
+    struct region *y = x->left;
+    x->left = y->right;
+    if (y->right)
+        y->right->parent = x;
+    replace_child(s, x->parent, x, y);
+    y->right = x;
+    x->parent = y;
+    update(x);
+    update(y);
+    return y;
+}
+
+/* Updates n and restores the AVL balance at n; returns the subtree root. */
+static struct region *rebalance(gmm_space *s, struct region *n)
+{
+    update(n);
+    int bf = height(n->left) - height(n->right);
+    if (bf > 1) {
+        if (height(n->left->left) < height(n->left->right))
+            rotate_left(s, n->left);
+        return rotate_right(s, n);
+    }
+    if (bf < -1) {
+        if (height(n->right->right) < height(n->right->left))
+            rotate_right(s, n->right);
+        return rotate_left(s, n);
+    }
+    return n;
+}
+
+static void rebalance_up(gmm_space *s, struct region *n)
+{
+    while (n) {
+        n = rebalance(s, n);
+        n = n->parent;
+    }
+}
+
+struct region *region_alloc(void)
+{
+    return gmm_calloc(1, sizeof(struct region));
+}
+
+void region_free(struct region *r)
+{
+    gmm_free(r);
+}
+
+struct region *region_find(gmm_space *s, gmm_addr addr)
+{
+    struct region *n = s->root, *best = NULL;
+    while (n) {
+        if (n->end > addr) {
+            best = n;
+            if (n->start <= addr)
+                return n;
+            n = n->left;
+        } else {
+            n = n->right;
+        }
+    }
+    return best;
+}
+
+void region_insert(gmm_space *s, struct region *r)
+{
+    struct region **link = &s->root, *parent = NULL, *pred = NULL;
+    while (*link) {
+        parent = *link;
+        if (r->start < parent->start) {
+            link = &parent->left;
+        } else {
+            pred = parent;
+            link = &parent->right;
+        }
+    }
+    r->left = r->right = NULL;
+    r->parent = parent;
+    r->height = 1;
+    *link = r;
+    r->prev = pred;
+    r->next = pred ? pred->next : s->first;
+    if (r->prev)
+        r->prev->next = r;
+    else
+        s->first = r;
+    if (r->next)
+        r->next->prev = r;
+    else
+        s->last = r;
+    s->map_count++;
+    rebalance_up(s, r);
+    if (r->next)
+        propagate(r->next);
+}
+
+void region_remove(gmm_space *s, struct region *z)
+{
+    struct region *next = z->next, *fix;
+
+    if (z->prev)
+        z->prev->next = z->next;
+    else
+        s->first = z->next;
+    if (z->next)
+        z->next->prev = z->prev;
+    else
+        s->last = z->prev;
+
+    if (!z->left || !z->right) {
+        fix = z->parent;
+        replace_child(s, z->parent, z, z->left ? z->left : z->right);
+    } else {
+        struct region *y = z->right;
+        while (y->left)
+            y = y->left;
+        if (y->parent != z) {
+            fix = y->parent;
+            replace_child(s, y->parent, y, y->right);
+            y->right = z->right;
+            y->right->parent = y;
+        } else {
+            fix = y;
+        }
+        replace_child(s, z->parent, z, y);
+        y->left = z->left;
+        y->left->parent = y;
+    }
+    s->map_count--;
+    rebalance_up(s, fix);
+    if (next)
+        propagate(next);
+    z->left = z->right = z->parent = z->prev = z->next = NULL;
+}
+
+void region_bounds_changed(gmm_space *s, struct region *r)
+{
+    (void)s;
+    propagate(r);
+    if (r->next)
+        propagate(r->next);
+}
+
+/* Highest fit in the gaps of subtree n, or 0. */
+static gmm_addr topdown(struct region *n, uint64_t len, gmm_addr low, gmm_addr high)
+{
+    while (n && n->max_gap >= len) {
+        /* Gaps of the right subtree lie above n->end. */
+        if (n->right && n->end <= high - len) {
+            gmm_addr a = topdown(n->right, len, low, high);
+            if (a)
+                return a;
+        }
+        gmm_addr lo = prev_end(n), hi = region_start_gap(n);
+        if (hi > high)
+            hi = high;
+        if (lo < low)
+            lo = low;
+        if (hi > lo && hi - lo >= len)
+            return hi - len;
+        /* Gaps of the left subtree end at or below n->prev->start. */
+        if (!n->prev || n->prev->start < low + len)
+            return 0;
+        n = n->left;
+    }
+    return 0;
+}
+
+gmm_addr region_gap_topdown(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high)
+{
+    if (len == 0 || high < len || high - len < low)
+        return 0;
+    gmm_addr top = s->last ? s->last->end : 0;
+    if (top < low)
+        top = low;
+    if (high > top && high - top >= len)
+        return high - len;
+    return topdown(s->root, len, low, high);
+}
+
+/* Lowest fit in the gaps of subtree n, or 0. */
+static gmm_addr bottomup(struct region *n, uint64_t len, gmm_addr low, gmm_addr high)
+{
+    while (n && n->max_gap >= len) {
+        /* Gaps of the left subtree end at or below n->prev->start. */
+        if (n->left && n->prev && n->prev->start >= low + len) {
+            gmm_addr a = bottomup(n->left, len, low, high);
+            if (a)
+                return a;
+        }
+        gmm_addr lo = prev_end(n), hi = region_start_gap(n);
+        if (hi > high)
+            hi = high;
+        if (lo < low)
+            lo = low;
+        if (hi > lo && hi - lo >= len)
+            return lo;
+        /* Gaps of the right subtree lie above n->end. */
+        if (n->end > high - len)
+            return 0;
+        n = n->right;
+    }
+    return 0;
+}
+
+gmm_addr region_gap_bottomup(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high)
+{
+    if (len == 0 || high < len || high - len < low)
+        return 0;
+    gmm_addr a = bottomup(s->root, len, low, high);
+    if (a)
+        return a;
+    gmm_addr top = s->last ? s->last->end : 0;
+    if (top < low)
+        top = low;
+    if (high > top && high - top >= len)
+        return top;
+    return 0;
+}
+
+/* ---- invariant check ---- */
+
+static const char *check_node(struct region *n, struct region *parent, struct region **prev,
+                              uint64_t *count)
+{
+    if (!n)
+        return NULL;
+    if (n->parent != parent)
+        return "region tree: bad parent link";
+    const char *e = check_node(n->left, n, prev, count);
+    if (e)
+        return e;
+    if (n->prev != *prev)
+        return "region list: prev link does not match tree order";
+    if (*prev && (*prev)->next != n)
+        return "region list: next link does not match tree order";
+    if (n->start >= n->end)
+        return "region: empty or inverted range";
+    if (OFFSET_IN_PAGE(n->start) || OFFSET_IN_PAGE(n->end))
+        return "region: bounds not page-aligned";
+    if (*prev && (*prev)->end > n->start)
+        return "region: overlaps its predecessor";
+    *prev = n;
+    (*count)++;
+    e = check_node(n->right, n, prev, count);
+    if (e)
+        return e;
+    int hl = height(n->left), hr = height(n->right);
+    if (n->height != 1 + (hl > hr ? hl : hr))
+        return "region tree: stale height";
+    if (hl - hr > 1 || hr - hl > 1)
+        return "region tree: unbalanced";
+    uint64_t g = gap_before(n);
+    if (max_gap(n->left) > g)
+        g = max_gap(n->left);
+    if (max_gap(n->right) > g)
+        g = max_gap(n->right);
+    if (n->max_gap != g)
+        return "region tree: stale gap augmentation";
+    return NULL;
+}
+
+const char *region_check_tree(gmm_space *s)
+{
+    struct region *prev = NULL;
+    uint64_t count = 0;
+    const char *e = check_node(s->root, NULL, &prev, &count);
+    if (e)
+        return e;
+    if (prev != s->last)
+        return "region list: last does not match tree";
+    if (count != s->map_count)
+        return "region tree: map_count does not match";
+    if (s->root ? s->first == NULL : s->first != NULL)
+        return "region list: first does not match tree";
+    if (s->last && s->last->end > s->task_size)
+        return "region: beyond the task size";
+    return NULL;
+}

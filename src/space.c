@@ -1,0 +1,191 @@
+/*
+ * space.c - lifecycles of systems and spaces, brk initialisation and the
+ * invariant checker.
+ */
+#include "internal.h"
+
+/* Linux x86-64 with ASLR off; i386 tasks run as compat tasks. */
+#define TASK_SIZE_64 0x7FFFFFFFF000ull
+#define TASK_SIZE_32 0xFFFFE000ull
+/* mmap_base = task size - 128 MiB (the stack gap, clamped to its minimum). */
+#define MMAP_GAP (128ull << 20)
+
+gmm_system *gmm_system_create(const gmm_host *host)
+{
+    gmm_system *sys = gmm_calloc(1, sizeof(*sys));
+    if (!sys)
+        return NULL;
+    if (host) {
+        sys->host = *host;
+        sys->has_host = true;
+    }
+    pthread_mutex_init(&sys->lock, NULL);
+    if (frame_init(sys)) {
+        pthread_mutex_destroy(&sys->lock);
+        gmm_free(sys);
+        return NULL;
+    }
+    return sys;
+}
+
+void gmm_system_destroy(gmm_system *sys)
+{
+    if (!sys)
+        return;
+    while (sys->spaces)
+        gmm_space_destroy(sys->spaces);
+    frame_fini(sys);
+    pthread_mutex_destroy(&sys->lock);
+    gmm_free(sys);
+}
+
+static void space_link(gmm_space *s)
+{
+    gmm_system *sys = s->sys;
+    pthread_mutex_lock(&sys->lock);
+    s->sys_next = sys->spaces;
+    if (sys->spaces)
+        sys->spaces->sys_prev = s;
+    sys->spaces = s;
+    pthread_mutex_unlock(&sys->lock);
+}
+
+static void space_unlink(gmm_space *s)
+{
+    gmm_system *sys = s->sys;
+    pthread_mutex_lock(&sys->lock);
+    if (s->sys_prev)
+        s->sys_prev->sys_next = s->sys_next;
+    else
+        sys->spaces = s->sys_next;
+    if (s->sys_next)
+        s->sys_next->sys_prev = s->sys_prev;
+    pthread_mutex_unlock(&sys->lock);
+}
+
+gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
+{
+    if (!sys || (abi != GMM_ABI_I386 && abi != GMM_ABI_X86_64))
+        return NULL;
+    gmm_space *s = gmm_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->sys = sys;
+    s->abi = abi;
+    pthread_mutex_init(&s->lock, NULL);
+    s->task_size = abi == GMM_ABI_I386 ? TASK_SIZE_32 : TASK_SIZE_64;
+    s->mmap_base = s->task_size - MMAP_GAP;
+    /* Linux's mmap_legacy_base without randomisation: task size / 3. */
+    s->legacy_base = PAGE_ALIGN(s->task_size / 3);
+    s->mmap_min_addr = DEFAULT_MMAP_MIN_ADDR;
+    s->max_map_count = DEFAULT_MAX_MAP_COUNT;
+    s->rlim_as = RLIM_INFINITY;
+    s->rlim_data = RLIM_INFINITY;
+    tlb_flush_all(s);
+    space_link(s);
+    return s;
+}
+
+static void unref_frame(void *ctx, uint64_t pn, pte_t pte)
+{
+    (void)pn;
+    frame_unref(ctx, pte_frame(pte));
+}
+
+void gmm_space_destroy(gmm_space *s)
+{
+    if (!s)
+        return;
+    space_unlink(s);
+    space_lock(s);
+    struct region *r = s->first;
+    while (r) {
+        struct region *next = r->next;
+        vma_put_object(s, r);
+        region_free(r);
+        r = next;
+    }
+    s->root = s->first = s->last = NULL;
+    pt_destroy(&s->pt, unref_frame, s->sys);
+    space_unlock(s);
+    pthread_mutex_destroy(&s->lock);
+    gmm_free(s);
+}
+
+void gmm_space_set_user(gmm_space *s, void *user) { s->user = user; }
+void *gmm_space_user(const gmm_space *s) { return s->user; }
+gmm_abi gmm_space_abi(const gmm_space *s) { return s->abi; }
+
+int gmm_space_init_brk(gmm_space *s, gmm_addr start)
+{
+    if (start > s->task_size)
+        return -GMM_EINVAL;
+    space_lock(s);
+    s->start_brk = s->brk = start;
+    space_unlock(s);
+    return 0;
+}
+
+/* ---- fork ---- */
+
+struct fork_ctx {
+    gmm_space *child;
+    bool failed;
+};
+
+static void fork_pte(void *ctx, uint64_t pn, pte_t pte)
+{
+    struct fork_ctx *c = ctx;
+    if (c->failed)
+        return;
+    pte_t *slot = pt_slot(&c->child->pt, pn, true);
+    if (!slot) {
+        c->failed = true;
+        return;
+    }
+    frame_t f = pte_frame(pte);
+    frame_ref(c->child->sys, f);
+    pt_set(&c->child->pt, pn, pte);
+    if (f != FRAME_ZERO)
+        c->child->rss++;
+}
+
+gmm_space *gmm_space_fork(gmm_space *parent)
+{
+    gmm_space *child = gmm_space_create(parent->sys, parent->abi);
+    if (!child)
+        return NULL;
+    space_lock(parent);
+    child->user = parent->user;
+    child->start_brk = parent->start_brk;
+    child->brk = parent->brk;
+    child->rlim_as = parent->rlim_as;
+    child->rlim_data = parent->rlim_data;
+    child->max_map_count = parent->max_map_count;
+    struct fork_ctx c = {child, false};
+    for (struct region *r = parent->first; r && !c.failed; r = r->next) {
+        if (r->flags & VM_DONTCOPY)
+            continue;
+        struct region *q = region_alloc();
+        if (!q) {
+            c.failed = true;
+            break;
+        }
+        *q = *r;
+        q->flags &= ~(uint32_t)VM_LOCKED;
+        if (q->obj)
+            object_get(q->obj);
+        region_insert(child, q);
+        vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
+        if (!(r->flags & VM_WIPEONFORK))
+            pt_walk(&parent->pt, r->start >> PAGE_SHIFT, r->end >> PAGE_SHIFT, fork_pte, &c);
+    }
+    /* Private frames are now shared: stores must fault to copy them. */
+    tlb_flush_all(parent);
+    space_unlock(parent);
+    if (c.failed) {
+        gmm_space_destroy(child);
+        return NULL;
+    }
+    return child;
+}
