@@ -231,6 +231,7 @@ enum {
     GMM_SIGSEGV = 11,
     GMM_SEGV_MAPERR = 1,
     GMM_SEGV_ACCERR = 2,
+    GMM_SEGV_PKUERR = 4,
     GMM_BUS_ADRALN = 1,
     GMM_BUS_ADRERR = 2,
     GMM_BUS_OBJERR = 3
@@ -326,6 +327,13 @@ GMM_API void gmm_space_set_user(gmm_space *space, void *user);
 GMM_API void *gmm_space_user(const gmm_space *space);
 /* The space's ABI. */
 GMM_API gmm_abi gmm_space_abi(const gmm_space *space);
+/* Execute-only memory, as Linux gives it on CPUs with protection keys
+ * (x86 PKU): a mapping or mprotect with prot exactly GMM_PROT_EXEC gets
+ * the execute-only key, so reads of it fault (gmm_translate reports
+ * SIGSEGV/GMM_SEGV_PKUERR, user copies return -GMM_EFAULT).  Off by
+ * default: on x86 without protection keys, PROT_EXEC implies read.
+ * Affects later mmap/mprotect calls; inherited by fork.  Returns 0. */
+GMM_API int gmm_space_set_execute_only(gmm_space *space, int enabled);
 /* Sets start_brk = brk = start, as execve does after loading an ELF.  0, or
  * -GMM_EINVAL when start is beyond the task size. */
 GMM_API int gmm_space_init_brk(gmm_space *space, gmm_addr start);

@@ -66,8 +66,9 @@ static void anon_prepare(gmm_space *s, struct region *r)
 
 static inline bool readable(uint32_t flags)
 {
-    /* x86 page tables: any access right implies read. */
-    return (flags & VM_ACCESS_FLAGS) != 0;
+    /* x86 page tables: any access right implies read, but for pages under
+     * the execute-only protection key. */
+    return (flags & VM_ACCESS_FLAGS) != 0 && !(flags & VM_PKEY_EXEC);
 }
 
 static bool access_ok(uint32_t flags, int access)
@@ -101,7 +102,32 @@ static frame_t object_page(gmm_system *sys, struct gmm_object *o, uint64_t idx)
     return f;
 }
 
-enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_OOM };
+enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_PKUERR, FAULT_OOM };
+
+/* Linux expand_downwards(): a fault below a grows-down region extends it
+ * down to the faulting page, unless that comes within stack_guard_gap of an
+ * accessible region below, the region would exceed RLIMIT_STACK, or the
+ * address space limits refuse.  0 or -1. */
+static int expand_stack(gmm_space *s, struct region *r, gmm_addr page)
+{
+    if (!(r->flags & VM_GROWSDOWN) || page < s->mmap_min_addr)
+        return -1;
+    struct region *prev = r->prev;
+    if (prev && !(prev->flags & VM_GROWSDOWN) && (prev->flags & VM_ACCESS_FLAGS) &&
+        page - prev->end < STACK_GUARD_GAP)
+        return -1;
+    uint64_t grow = (r->start - page) >> PAGE_SHIFT;
+    if (grow > r->pgoff || r->end - page > s->rlim_stack)
+        return -1;
+    if (s->total_vm + grow > s->rlim_as >> PAGE_SHIFT)
+        return -1;
+    anon_prepare(s, r);
+    vma_account(s, r->flags, (int64_t)grow);
+    r->start = page;
+    r->pgoff -= grow;
+    region_bounds_changed(s, r);
+    return 0;
+}
 
 /* Makes the page at addr present for access and fills its TLB entry.
  * Caller holds the space lock. */
@@ -110,8 +136,12 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
 {
     gmm_addr page = addr & PAGE_MASK;
     struct region *r = region_find(s, page);
-    if (!r || r->start > page)
+    if (!r || (r->start > page && expand_stack(s, r, page)))
         return FAULT_MAPERR;
+    /* Data access to execute-only memory is refused by its protection
+     * key before anything else is looked at. */
+    if ((r->flags & VM_PKEY_EXEC) && (access & (GMM_ACCESS_READ | GMM_ACCESS_WRITE)))
+        return FAULT_PKUERR;
     if (!access_ok(r->flags, access))
         return FAULT_ACCERR;
 
@@ -205,6 +235,8 @@ static void *translate_slow(gmm_space *s, gmm_addr addr, int access)
         gmm_fault f = {addr, access, GMM_SIGSEGV, GMM_SEGV_MAPERR};
         if (res == FAULT_ACCERR)
             f.code = GMM_SEGV_ACCERR;
+        else if (res == FAULT_PKUERR)
+            f.code = GMM_SEGV_PKUERR;
         else if (res == FAULT_OOM) {
             f.signo = GMM_SIGBUS;
             f.code = GMM_BUS_ADRERR;

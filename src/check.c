@@ -54,7 +54,11 @@ static const char *check_regions(gmm_space *s)
     if (e)
         return e;
     for (struct region *r = s->first; r; r = r->next) {
-        if (r->next && vma_mergeable(r, r->next))
+        /* Linux merges on mmap, mprotect and brk, but a grows-down region
+         * that expands onto a neighbour stays apart from it, and the heap
+         * never extends a region that ends at start_brk. */
+        if (r->next && vma_mergeable(r, r->next) && !(r->next->flags & VM_GROWSDOWN) &&
+            r->end != PAGE_ALIGN(s->start_brk))
             return "regions: mergeable neighbours left unmerged";
         if ((r->flags & VM_SHARED) && !r->obj)
             return "region: shared without a backing object";

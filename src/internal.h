@@ -89,6 +89,7 @@ enum {
     VM_DONTDUMP = 0x4000000,
     VM_HUGEPAGE = 0x20000000,
     VM_NOHUGEPAGE = 0x40000000,
+    VM_PKEY_EXEC = 0x80000000u, /* the execute-only protection key */
 };
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 
@@ -187,9 +188,10 @@ struct gmm_space {
     gmm_addr task_size, mmap_base, legacy_base, mmap_min_addr;
     gmm_addr start_brk, brk;
     uint64_t max_map_count;
+    bool execute_only; /* PROT_EXEC alone is execute-only (protection keys) */
 
     uint64_t total_vm, data_vm, stack_vm; /* pages */
-    uint64_t rlim_as, rlim_data;          /* bytes */
+    uint64_t rlim_as, rlim_data, rlim_stack; /* bytes */
     uint64_t rss;                         /* pages with a real frame */
 
     struct pagetable pt;
@@ -282,6 +284,15 @@ GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN struct gmm_object *object_new_shmem(gmm_system *sys);
 GMM_HIDDEN void object_get(struct gmm_object *o);
 GMM_HIDDEN void object_put(gmm_system *sys, struct gmm_object *o);
+
+/* Region flags for prot in space s (Linux calc_vm_prot_bits with the
+ * execute-only pkey when prot is exactly PROT_EXEC). */
+static inline uint32_t space_prot_bits(const gmm_space *s, int prot)
+{
+    return (prot & GMM_PROT_READ ? VM_READ : 0) | (prot & GMM_PROT_WRITE ? VM_WRITE : 0) |
+           (prot & GMM_PROT_EXEC ? VM_EXEC : 0) |
+           (s->execute_only && prot == GMM_PROT_EXEC ? VM_PKEY_EXEC : 0);
+}
 
 /* ---- locking helpers ---- */
 static inline void space_lock(gmm_space *s) { pthread_mutex_lock(&s->lock); }

@@ -21,8 +21,7 @@ static inline gmm_addr prev_end(const struct region *r)
 
 static inline uint64_t gap_before(const struct region *r)
 {
-    gmm_addr lo = prev_end(r), hi = region_start_gap(r);
-    return hi > lo ? hi - lo : 0;
+    return r->start - prev_end(r);
 }
 
 static inline int height(const struct region *r) { return r ? r->height : 0; }
@@ -218,23 +217,31 @@ void region_bounds_changed(gmm_space *s, struct region *r)
         propagate(r->next);
 }
 
-/* Highest fit in the gaps of subtree n, or 0. */
-static gmm_addr topdown(struct region *n, uint64_t len, gmm_addr low, gmm_addr high)
+/* The search works on raw gaps, as Linux's maple tree search does; the
+ * stack guard gap of a grows-down region is applied afterwards by the
+ * callers' retry (see region_gap_topdown). */
+
+/* Highest fit in the gaps of subtree n: its start, and *next = the region
+ * above the gap; 0 if none. */
+static gmm_addr topdown(struct region *n, uint64_t len, gmm_addr low, gmm_addr high,
+                        struct region **next)
 {
     while (n && n->max_gap >= len) {
         /* Gaps of the right subtree lie above n->end. */
         if (n->right && n->end <= high - len) {
-            gmm_addr a = topdown(n->right, len, low, high);
+            gmm_addr a = topdown(n->right, len, low, high, next);
             if (a)
                 return a;
         }
-        gmm_addr lo = prev_end(n), hi = region_start_gap(n);
+        gmm_addr lo = prev_end(n), hi = n->start;
         if (hi > high)
             hi = high;
         if (lo < low)
             lo = low;
-        if (hi > lo && hi - lo >= len)
+        if (hi > lo && hi - lo >= len) {
+            *next = n;
             return hi - len;
+        }
         /* Gaps of the left subtree end at or below n->prev->start. */
         if (!n->prev || n->prev->start < low + len)
             return 0;
@@ -245,33 +252,47 @@ static gmm_addr topdown(struct region *n, uint64_t len, gmm_addr low, gmm_addr h
 
 gmm_addr region_gap_topdown(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high)
 {
-    if (len == 0 || high < len || high - len < low)
-        return 0;
-    gmm_addr top = s->last ? s->last->end : 0;
-    if (top < low)
-        top = low;
-    if (high > top && high - top >= len)
-        return high - len;
-    return topdown(s->root, len, low, high);
+    for (;;) {
+        if (len == 0 || high < len || high - len < low)
+            return 0;
+        gmm_addr top = s->last ? s->last->end : 0, a;
+        struct region *next = NULL;
+        if (top < low)
+            top = low;
+        if (high > top && high - top >= len)
+            a = high - len;
+        else if (!(a = topdown(s->root, len, low, high, &next)))
+            return 0;
+        /* unmapped_area_topdown(): a gap under a grows-down region that
+         * reaches into its guard gap sends the search below the guard. */
+        if (next && (next->flags & VM_GROWSDOWN) && region_start_gap(next) < a + len) {
+            high = region_start_gap(next);
+            continue;
+        }
+        return a;
+    }
 }
 
-/* Lowest fit in the gaps of subtree n, or 0. */
-static gmm_addr bottomup(struct region *n, uint64_t len, gmm_addr low, gmm_addr high)
+/* Lowest fit in the gaps of subtree n, or 0; *next as for topdown(). */
+static gmm_addr bottomup(struct region *n, uint64_t len, gmm_addr low, gmm_addr high,
+                         struct region **next)
 {
     while (n && n->max_gap >= len) {
         /* Gaps of the left subtree end at or below n->prev->start. */
         if (n->left && n->prev && n->prev->start >= low + len) {
-            gmm_addr a = bottomup(n->left, len, low, high);
+            gmm_addr a = bottomup(n->left, len, low, high, next);
             if (a)
                 return a;
         }
-        gmm_addr lo = prev_end(n), hi = region_start_gap(n);
+        gmm_addr lo = prev_end(n), hi = n->start;
         if (hi > high)
             hi = high;
         if (lo < low)
             lo = low;
-        if (hi > lo && hi - lo >= len)
+        if (hi > lo && hi - lo >= len) {
+            *next = n;
             return lo;
+        }
         /* Gaps of the right subtree lie above n->end. */
         if (n->end > high - len)
             return 0;
@@ -282,17 +303,27 @@ static gmm_addr bottomup(struct region *n, uint64_t len, gmm_addr low, gmm_addr 
 
 gmm_addr region_gap_bottomup(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high)
 {
-    if (len == 0 || high < len || high - len < low)
-        return 0;
-    gmm_addr a = bottomup(s->root, len, low, high);
-    if (a)
+    for (;;) {
+        if (len == 0 || high < len || high - len < low)
+            return 0;
+        struct region *next = NULL;
+        gmm_addr a = bottomup(s->root, len, low, high, &next);
+        if (!a) {
+            gmm_addr top = s->last ? s->last->end : 0;
+            if (top < low)
+                top = low;
+            if (!(high > top && high - top >= len))
+                return 0;
+            a = top;
+        }
+        /* unmapped_area(): a gap that runs into the guard gap of the
+         * grows-down region above it is skipped, past that region. */
+        if (next && (next->flags & VM_GROWSDOWN) && region_start_gap(next) < a + len - 1) {
+            low = next->end;
+            continue;
+        }
         return a;
-    gmm_addr top = s->last ? s->last->end : 0;
-    if (top < low)
-        top = low;
-    if (high > top && high - top >= len)
-        return top;
-    return 0;
+    }
 }
 
 /* ---- invariant check ---- */

@@ -81,6 +81,7 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
     s->max_map_count = DEFAULT_MAX_MAP_COUNT;
     s->rlim_as = RLIM_INFINITY;
     s->rlim_data = RLIM_INFINITY;
+    s->rlim_stack = 8ull << 20; /* Linux's default RLIMIT_STACK */
     tlb_flush_all(s);
     space_link(s);
     return s;
@@ -115,6 +116,14 @@ void gmm_space_destroy(gmm_space *s)
 void gmm_space_set_user(gmm_space *s, void *user) { s->user = user; }
 void *gmm_space_user(const gmm_space *s) { return s->user; }
 gmm_abi gmm_space_abi(const gmm_space *s) { return s->abi; }
+
+int gmm_space_set_execute_only(gmm_space *s, int enabled)
+{
+    space_lock(s);
+    s->execute_only = enabled != 0;
+    space_unlock(s);
+    return 0;
+}
 
 int gmm_space_init_brk(gmm_space *s, gmm_addr start)
 {
@@ -161,7 +170,9 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     child->brk = parent->brk;
     child->rlim_as = parent->rlim_as;
     child->rlim_data = parent->rlim_data;
+    child->rlim_stack = parent->rlim_stack;
     child->max_map_count = parent->max_map_count;
+    child->execute_only = parent->execute_only;
     struct fork_ctx c = {child, false};
     for (struct region *r = parent->first; r && !c.failed; r = r->next) {
         if (r->flags & VM_DONTCOPY)

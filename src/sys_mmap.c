@@ -138,12 +138,6 @@ static void populate(gmm_space *s, gmm_addr start, gmm_addr end)
 
 /* ---- mmap ---- */
 
-static uint32_t calc_vm_prot_bits(int prot)
-{
-    return (prot & GMM_PROT_READ ? VM_READ : 0) | (prot & GMM_PROT_WRITE ? VM_WRITE : 0) |
-           (prot & GMM_PROT_EXEC ? VM_EXEC : 0);
-}
-
 static uint32_t calc_vm_flag_bits(int flags)
 {
     return (flags & GMM_MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
@@ -229,7 +223,7 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
     if (s->map_count > s->max_map_count)
         return -GMM_ENOMEM;
 
-    uint32_t vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | VM_MAYREAD |
+    uint32_t vm_flags = space_prot_bits(s, prot) | calc_vm_flag_bits(flags) | VM_MAYREAD |
                         VM_MAYWRITE | VM_MAYEXEC;
     int64_t a = get_unmapped_area(s, addr, len, flags);
     if (a < 0)

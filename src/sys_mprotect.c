@@ -92,6 +92,12 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
     vma_account(s, oldflags, -(int64_t)pages);
     vma_account(s, newflags, (int64_t)pages);
     space_invalidate(s, start, end);
+    /* A private locked region becoming writable is populated with write
+     * faults (copy on write now rather than on access). */
+    if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
+        for (gmm_addr a = start; a < end; a += PAGE_SIZE)
+            if (!space_fault_in(s, a, GMM_ACCESS_WRITE))
+                break;
     return 0;
 }
 
@@ -134,8 +140,7 @@ int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr start, uint64_t len, int prot)
         }
     }
 
-    uint32_t bits = (prot & GMM_PROT_READ ? VM_READ : 0) | (prot & GMM_PROT_WRITE ? VM_WRITE : 0) |
-                    (prot & GMM_PROT_EXEC ? VM_EXEC : 0);
+    uint32_t bits = space_prot_bits(s, prot);
     gmm_addr addr = start;
     err = 0;
     while (addr < end) {
@@ -144,7 +149,7 @@ int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr start, uint64_t len, int prot)
             err = -GMM_ENOMEM;
             break;
         }
-        uint32_t newflags = bits | (r->flags & ~(uint32_t)VM_ACCESS_FLAGS);
+        uint32_t newflags = bits | (r->flags & ~(uint32_t)(VM_ACCESS_FLAGS | VM_PKEY_EXEC));
         /* Each VM_MAY* bit sits 4 above its VM_* bit. */
         if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
             err = -GMM_EACCES;

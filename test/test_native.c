@@ -1,0 +1,715 @@
+/*
+ * test_native.c - random sequences of mmap, munmap, mprotect, brk and user
+ * copies run both on this machine's kernel and on a libguestmm space; every
+ * return value, every byte read and the maps lines of two windows must be
+ * the same.
+ *
+ * How: the test forks a child that re-executes this program with ASLR off
+ * (personality ADDR_NO_RANDOMIZE), so its layout is Linux's no-ASLR layout,
+ * the one libguestmm models.  The child snapshots its /proc/self/maps, then
+ * runs the operations with raw syscalls (no libc allocation after the
+ * snapshot, so its own layout holds still) and streams back each result and
+ * the maps lines that overlap the windows: W1 right above its initial brk
+ * (brk and MAP_FIXED compete there) and W2 at 0x200000000000.  The parent
+ * mirrors the snapshot into a libguestmm space (placeholders with the same
+ * addresses, the heap through gmm_space_init_brk and gmm_sys_brk), replays
+ * the operations and compares.  User copies are done natively through a pipe
+ * (read(2) into guest memory is copy_to_user, write(2) from it is
+ * copy_from_user), so they fault in pages exactly as gmm_write/gmm_read do.
+ *
+ * Skipped where the host is not x86-64 Linux.
+ */
+#include "testutil.h"
+
+#if defined(__linux__) && defined(__x86_64__)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define W1_SIZE (2ull << 20)
+#define W2_BASE 0x200000000000ull
+#define W2_SIZE (4ull << 20)
+#define MAX_OPS 4000
+#define MAX_TEXT (1 << 20)
+
+enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_WRITE, OP_READ };
+enum { BASE_ABS, BASE_W1, BASE_W2, BASE_RESULT, BASE_BRK };
+
+struct op {
+    int32_t kind, base;
+    int32_t ref; /* BASE_RESULT: index of an earlier mmap */
+    int32_t prot, flags;
+    uint32_t n;  /* bytes for OP_READ/OP_WRITE */
+    uint64_t off, len, pgoff;
+    uint8_t val;
+};
+
+struct header {
+    uint64_t start_brk, brk;
+    uint32_t maps_len;
+};
+
+struct record {
+    int64_t ret;
+    uint32_t maps_len, data_len;
+};
+
+/* ---------------------------------------------------------------- child */
+
+static struct op child_ops[MAX_OPS];
+static int64_t child_results[MAX_OPS];
+static char child_text[MAX_TEXT];
+static char child_filtered[MAX_TEXT];
+static uint8_t child_data[PG];
+
+static long raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+    long r = syscall(nr, a, b, c, d, e, f);
+    return r == -1 ? -errno : r;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        long w = raw(SYS_write, fd, (long)c, (long)n, 0, 0, 0);
+        if (w == -EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        long r = raw(SYS_read, fd, (long)c, (long)n, 0, 0, 0);
+        if (r == -EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static size_t read_maps(int fd)
+{
+    size_t len = 0;
+    raw(SYS_lseek, fd, 0, SEEK_SET, 0, 0, 0);
+    for (;;) {
+        long r = raw(SYS_read, fd, (long)(child_text + len), (long)(MAX_TEXT - 1 - len), 0, 0, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    child_text[len] = 0;
+    return len;
+}
+
+/* Keeps the lines of text that overlap [a1, a1+W1_SIZE) or W2. */
+static size_t filter_windows(const char *text, char *out, uint64_t a1)
+{
+    size_t n = 0;
+    const char *line = text;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        unsigned long long s = strtoull(line, NULL, 16);
+        const char *dash = strchr(line, '-');
+        unsigned long long e = dash ? strtoull(dash + 1, NULL, 16) : 0;
+        bool in1 = s < a1 + W1_SIZE && e > a1;
+        bool in2 = s < W2_BASE + W2_SIZE && e > W2_BASE;
+        if (in1 || in2) {
+            memcpy(out + n, line, len);
+            n += len;
+        }
+        line += len;
+    }
+    out[n] = 0;
+    return n;
+}
+
+static uint64_t op_addr(const struct op *o, uint64_t a1, uint64_t start_brk,
+                        const int64_t *results)
+{
+    switch (o->base) {
+    case BASE_W1:
+        return a1 + o->off;
+    case BASE_W2:
+        return W2_BASE + o->off;
+    case BASE_RESULT:
+        return results[o->ref] > 0 ? (uint64_t)results[o->ref] + o->off : W2_BASE + o->off;
+    case BASE_BRK:
+        return start_brk + o->off;
+    default:
+        return o->off;
+    }
+}
+
+static uint64_t start_brk_of_self(void)
+{
+    /* Field 47 of /proc/self/stat is start_brk. */
+    static char buf[4096];
+    int fd = (int)raw(SYS_open, (long)"/proc/self/stat", O_RDONLY, 0, 0, 0, 0);
+    long n = raw(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+    raw(SYS_close, fd, 0, 0, 0, 0, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    int field = 2;
+    while (p && *p && field < 47) {
+        if (*p == ' ')
+            field++;
+        p++;
+    }
+    return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static int run_child(int in, int out)
+{
+    uint32_t nops;
+    if (read_all(in, &nops, sizeof(nops)) || nops > MAX_OPS ||
+        read_all(in, child_ops, nops * sizeof(struct op)))
+        return 2;
+    int maps = (int)raw(SYS_open, (long)"/proc/self/maps", O_RDONLY, 0, 0, 0, 0);
+    int pipefd[2];
+    if (maps < 0 || raw(SYS_pipe2, (long)pipefd, O_NONBLOCK, 0, 0, 0, 0) < 0)
+        return 2;
+
+    struct header h;
+    h.start_brk = start_brk_of_self();
+    h.brk = (uint64_t)raw(SYS_brk, 0, 0, 0, 0, 0, 0);
+    /* From here on: raw syscalls and static buffers only. */
+    h.maps_len = (uint32_t)read_maps(maps);
+    if (write_all(out, &h, sizeof(h)) || write_all(out, child_text, h.maps_len))
+        return 2;
+    uint64_t a1 = (h.start_brk + PG - 1) & ~(PG - 1);
+
+    for (uint32_t i = 0; i < nops; i++) {
+        const struct op *o = &child_ops[i];
+        uint64_t addr = op_addr(o, a1, h.start_brk, child_results);
+        struct record rec = {0};
+        switch (o->kind) {
+        case OP_MMAP:
+            rec.ret = raw(SYS_mmap, (long)addr, (long)o->len, o->prot, o->flags, -1, (long)o->pgoff);
+            break;
+        case OP_MUNMAP:
+            rec.ret = raw(SYS_munmap, (long)addr, (long)o->len, 0, 0, 0, 0);
+            break;
+        case OP_MPROTECT:
+            rec.ret = raw(SYS_mprotect, (long)addr, (long)o->len, o->prot, 0, 0, 0);
+            break;
+        case OP_BRK:
+            rec.ret = raw(SYS_brk, (long)addr, 0, 0, 0, 0, 0);
+            break;
+        case OP_WRITE:
+            /* copy_to_user: read(2) from a pipe holding the bytes. */
+            memset(child_data, o->val, o->n);
+            raw(SYS_write, pipefd[1], (long)child_data, o->n, 0, 0, 0);
+            rec.ret = raw(SYS_read, pipefd[0], (long)addr, o->n, 0, 0, 0);
+            while (raw(SYS_read, pipefd[0], (long)child_data, sizeof(child_data), 0, 0, 0) > 0)
+                ;
+            break;
+        case OP_READ:
+            /* copy_from_user: write(2) of guest memory into a pipe. */
+            rec.ret = raw(SYS_write, pipefd[1], (long)addr, o->n, 0, 0, 0);
+            if (rec.ret > 0)
+                rec.data_len = (uint32_t)raw(SYS_read, pipefd[0], (long)child_data,
+                                             sizeof(child_data), 0, 0, 0);
+            break;
+        }
+        child_results[i] = rec.ret;
+        read_maps(maps);
+        rec.maps_len = (uint32_t)filter_windows(child_text, child_filtered, a1);
+        if (write_all(out, &rec, sizeof(rec)) ||
+            write_all(out, child_filtered, rec.maps_len) ||
+            write_all(out, child_data, rec.data_len))
+            return 2;
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- parent */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+static bool chance(unsigned percent) { return below(100) < percent; }
+
+static uint64_t rand_len(void)
+{
+    if (chance(3))
+        return 0;
+    if (chance(2))
+        return chance(50) ? (uint64_t)-4095 : 1ull << 47;
+    if (chance(4))
+        return (1 + below(2)) * (2ull << 20); /* THP-sized */
+    uint64_t len = (1 + below(16)) * PG;
+    if (chance(15))
+        len -= 1 + below(PG - 1); /* unaligned */
+    return len;
+}
+
+static int rand_prot(void)
+{
+    int p = (int)below(8);
+    if (chance(3))
+        p |= GMM_PROT_SEM;
+    if (chance(2))
+        p |= 0x40; /* an unknown bit */
+    return p;
+}
+
+static void rand_target(struct op *o, int nmmaps, const int *mmap_idx, const uint64_t *mmap_len)
+{
+    unsigned pick = (unsigned)below(100);
+    if (pick < 35) {
+        o->base = BASE_W1;
+        o->off = below(W1_SIZE / PG) * PG;
+    } else if (pick < 85 || nmmaps == 0) {
+        o->base = BASE_W2;
+        o->off = below(W2_SIZE / PG) * PG;
+    } else {
+        /* An earlier mmap's result, which may lie outside the windows:
+         * stay inside its original length. */
+        int k = (int)below((uint64_t)nmmaps);
+        o->base = BASE_RESULT;
+        o->ref = mmap_idx[k];
+        o->off = 0;
+        if (o->len > mmap_len[k] || o->len == 0)
+            o->len = mmap_len[k];
+    }
+    if (chance(3))
+        o->off += 1 + below(PG - 1); /* unaligned */
+}
+
+static int gen_ops(struct op *ops, int n, uint64_t seed)
+{
+    static int mmap_idx[MAX_OPS];
+    static uint64_t mmap_len[MAX_OPS];
+    int nmmaps = 0;
+    rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int i = 0; i < n; i++) {
+        struct op *o = &ops[i];
+        memset(o, 0, sizeof(*o));
+        unsigned pick = (unsigned)below(100);
+        if (pick < 34) {
+            o->kind = OP_MMAP;
+            o->len = rand_len();
+            o->prot = rand_prot();
+            static const int types[] = {GMM_MAP_PRIVATE, GMM_MAP_PRIVATE, GMM_MAP_PRIVATE,
+                                        GMM_MAP_PRIVATE, GMM_MAP_PRIVATE, GMM_MAP_SHARED,
+                                        GMM_MAP_SHARED,  GMM_MAP_DROPPABLE, 0,
+                                        GMM_MAP_SHARED_VALIDATE};
+            o->flags = types[below(10)] | GMM_MAP_ANONYMOUS;
+            static const int extra[] = {GMM_MAP_NORESERVE, GMM_MAP_POPULATE, GMM_MAP_STACK,
+                                        GMM_MAP_GROWSDOWN, GMM_MAP_NONBLOCK, GMM_MAP_DENYWRITE,
+                                        GMM_MAP_LOCKED,    GMM_MAP_32BIT};
+            for (int k = 0; k < 8; k++)
+                if (chance(6))
+                    o->flags |= extra[k];
+            if (chance(1))
+                o->flags &= ~GMM_MAP_ANONYMOUS; /* fd -1: EBADF */
+            if (chance(2))
+                o->pgoff = chance(50) ? 1 : PG * (1 + below(4));
+            unsigned where = (unsigned)below(100);
+            if (where < 15) {
+                o->base = BASE_ABS; /* no hint */
+                /* Writable private memory natively counts against
+                 * overcommit; keep huge lengths inaccessible. */
+                if (o->len > W2_SIZE * 4)
+                    o->prot = 0, o->flags |= GMM_MAP_NORESERVE;
+            } else {
+                if (o->len > W2_SIZE * 4)
+                    o->len = (1 + below(16)) * PG;
+                rand_target(o, nmmaps, mmap_idx, mmap_len);
+                if (where < 40)
+                    ; /* a hint */
+                else if (where < 85 && o->base != BASE_ABS)
+                    o->flags |= GMM_MAP_FIXED;
+                else
+                    o->flags |= GMM_MAP_FIXED_NOREPLACE;
+            }
+            if (o->len && o->len < (1ull << 40)) {
+                mmap_idx[nmmaps] = i;
+                mmap_len[nmmaps++] = o->len;
+            }
+        } else if (pick < 56) {
+            o->kind = OP_MUNMAP;
+            o->len = rand_len();
+            if (o->len > W2_SIZE && !chance(30))
+                o->len = PG;
+            rand_target(o, nmmaps, mmap_idx, mmap_len);
+        } else if (pick < 76) {
+            o->kind = OP_MPROTECT;
+            o->len = rand_len();
+            if (o->len > W2_SIZE && !chance(30))
+                o->len = PG;
+            o->prot = rand_prot();
+            if (chance(4))
+                o->prot |= GMM_PROT_GROWSDOWN;
+            if (chance(1))
+                o->prot |= GMM_PROT_GROWSUP;
+            rand_target(o, nmmaps, mmap_idx, mmap_len);
+        } else if (pick < 84) {
+            o->kind = OP_BRK;
+            o->base = BASE_BRK;
+            unsigned b = (unsigned)below(100);
+            if (b < 5)
+                o->base = BASE_ABS, o->off = 0;
+            else if (b < 10)
+                o->off = (uint64_t)-(int64_t)(1 + below(3 * PG));
+            else
+                o->off = below(W1_SIZE + 64 * PG);
+        } else {
+            o->kind = chance(55) ? OP_WRITE : OP_READ;
+            o->n = 1 + (uint32_t)below(64);
+            o->val = (uint8_t)(1 + below(255));
+            o->len = o->n;
+            rand_target(o, nmmaps, mmap_idx, mmap_len);
+            /* Stay inside one page: the native copy is then all or nothing. */
+            uint64_t in_page = o->off & (PG - 1);
+            if (in_page + o->n > PG)
+                o->off -= in_page + o->n - PG;
+        }
+    }
+    return n;
+}
+
+static const char *op_name(int kind)
+{
+    static const char *names[] = {"mmap", "munmap", "mprotect", "brk", "write", "read"};
+    return names[kind];
+}
+
+/* Shared anonymous inode numbers differ between two kernels: replace the
+ * inode and its padding by "# " on such lines. */
+static void normalize(char *text)
+{
+    char *w = text;
+    const char *line = text;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        const char *name = strstr(line, "/dev/zero (deleted)");
+        if (name && name < line + len) {
+            const char *p = line;
+            for (int field = 0; field < 4; field++)
+                p = strchr(p, ' ') + 1;
+            size_t head = (size_t)(p - line);
+            memmove(w, line, head);
+            memcpy(w + head, "# ", 2);
+            size_t tail = len - (size_t)(name - line);
+            memmove(w + head + 2, name, tail);
+            w += head + 2 + tail;
+        } else {
+            memmove(w, line, len);
+            w += len;
+        }
+        line += len;
+    }
+    *w = 0;
+}
+
+static void mirror_layout(gmm_space *s, const char *text, uint64_t a1)
+{
+    const char *line = text;
+    while (*line) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        unsigned long long st = strtoull(line, NULL, 16);
+        unsigned long long en = strtoull(strchr(line, '-') + 1, NULL, 16);
+        const char *perms = strchr(line, ' ') + 1;
+        bool in_windows = (st < a1 + W1_SIZE && en > a1) ||
+                          (st < W2_BASE + W2_SIZE && en > W2_BASE);
+        bool is_heap = strstr(line, "[heap]") && strstr(line, "[heap]") < line + len;
+        bool is_stack = strstr(line, "[stack]") && strstr(line, "[stack]") < line + len;
+        if (!in_windows && !is_heap && en <= 0x7FFFFFFFF000ull) {
+            int prot = (perms[0] == 'r' ? GMM_PROT_READ : 0) |
+                       (perms[1] == 'w' ? GMM_PROT_WRITE : 0) |
+                       (perms[2] == 'x' ? GMM_PROT_EXEC : 0);
+            /* Private anonymous memory (the program's bss beyond its file,
+             * right below the heap) is mirrored as such, already written,
+             * so that a mapping next to it merges as it does natively.
+             * Other placeholders never merge with what the test maps
+             * (shared objects are all distinct); the stack keeps its guard
+             * gap. */
+            bool anon = perms[3] == 'p' && strncmp(perms + 5, "00000000 00:00 0 ", 17) == 0 &&
+                        perms[22] == '\n';
+            int flags = is_stack ? ANON_PRIV | GMM_MAP_GROWSDOWN : anon ? ANON_PRIV : ANON_SHARED;
+            int64_t r = gmm_sys_mmap(s, st, en - st, prot, flags | GMM_MAP_FIXED, -1, 0);
+            assert_int_equal(r, (int64_t)st);
+            if (anon && (prot & GMM_PROT_WRITE))
+                assert_int_equal(gmm_write(s, st, "", 1), 0);
+        }
+        line += len;
+    }
+}
+
+static int reap(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+static char *self_exe;
+
+/* Linux makes PROT_EXEC-only memory execute-only where the CPU has
+ * protection keys and the kernel enabled them. */
+static bool host_has_pkeys(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        if (strncmp(line, "flags", 5) == 0)
+            found = strstr(line, " ospke") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Runs ops natively in a child and returns the child's output stream. */
+static char *run_native(const struct op *ops, uint32_t nops, size_t *out_len)
+{
+    int to_child[2], from_child[2];
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(from_child), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(to_child[1]);
+        close(from_child[0]);
+        /* Linux's no-ASLR layout as libguestmm models it: mmap_base is
+         * 128 MiB below the task size with an 8 MiB stack limit. */
+        struct rlimit stack = {8 << 20, 8 << 20};
+        setrlimit(RLIMIT_STACK, &stack);
+        personality(ADDR_NO_RANDOMIZE);
+        char in[16], out[16];
+        snprintf(in, sizeof(in), "%d", to_child[0]);
+        snprintf(out, sizeof(out), "%d", from_child[1]);
+        execl(self_exe, self_exe, "--native-child", in, out, (char *)NULL);
+        _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    assert_int_equal(write_all(to_child[1], &nops, sizeof(nops)), 0);
+    assert_int_equal(write_all(to_child[1], ops, nops * sizeof(struct op)), 0);
+    close(to_child[1]);
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len == cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = read(from_child[0], buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(from_child[0]);
+    int status = reap(pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("native child failed: status 0x%x", status);
+    *out_len = len;
+    return buf;
+}
+
+static void describe(char *buf, size_t cap, const struct op *o, uint64_t addr)
+{
+    snprintf(buf, cap, "%s addr=0x%llx len=0x%llx prot=0x%x flags=0x%x pgoff=0x%llx n=%u",
+             op_name(o->kind), (unsigned long long)addr, (unsigned long long)o->len, o->prot,
+             o->flags, (unsigned long long)o->pgoff, o->n);
+}
+
+static long total_ops;
+
+/* cmocka truncates long messages: print the whole story first. */
+#define FAIL_LONG(...)                                                                 \
+    do {                                                                               \
+        fprintf(stderr, __VA_ARGS__);                                                  \
+        fail_msg("mismatch with the native kernel (details above)");                   \
+    } while (0)
+
+static void compare_run(uint64_t seed, uint32_t nops)
+{
+    static struct op ops[MAX_OPS];
+    gen_ops(ops, (int)nops, seed);
+    size_t len;
+    char *stream = run_native(ops, nops, &len);
+    size_t pos = 0;
+    struct header h;
+    assert_true(len >= sizeof(h));
+    memcpy(&h, stream, sizeof(h));
+    pos += sizeof(h);
+    char *snapshot = calloc(1, h.maps_len + 1);
+    memcpy(snapshot, stream + pos, h.maps_len);
+    pos += h.maps_len;
+    uint64_t a1 = (h.start_brk + PG - 1) & ~(PG - 1);
+
+    gmm_system *sys = new_system(NULL);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_space_set_execute_only(s, host_has_pkeys());
+    mirror_layout(s, snapshot, a1);
+    assert_int_equal(gmm_space_init_brk(s, h.start_brk), 0);
+    assert_int_equal(gmm_sys_brk(s, h.brk), (int64_t)h.brk);
+    CHECK(s);
+
+    static int64_t results[MAX_OPS];
+    static char lib_maps[1 << 16], lib_filtered[1 << 16], native_maps[1 << 20];
+    static char before[1 << 16];
+    static uint8_t lib_data[PG];
+    for (uint32_t i = 0; i < nops; i++) {
+        const struct op *o = &ops[i];
+        struct record rec;
+        assert_true(pos + sizeof(rec) <= len);
+        memcpy(&rec, stream + pos, sizeof(rec));
+        pos += sizeof(rec);
+        assert_true(rec.maps_len < sizeof(native_maps));
+        memcpy(native_maps, stream + pos, rec.maps_len);
+        native_maps[rec.maps_len] = 0;
+        pos += rec.maps_len;
+        const uint8_t *native_data = (const uint8_t *)stream + pos;
+        pos += rec.data_len;
+
+        uint64_t addr = op_addr(o, a1, h.start_brk, results);
+        int64_t ret = 0;
+        uint32_t data_len = 0;
+        switch (o->kind) {
+        case OP_MMAP:
+            ret = gmm_sys_mmap(s, addr, o->len, o->prot, o->flags, -1, o->pgoff);
+            break;
+        case OP_MUNMAP:
+            ret = gmm_sys_munmap(s, addr, o->len);
+            break;
+        case OP_MPROTECT:
+            ret = gmm_sys_mprotect(s, addr, o->len, o->prot);
+            break;
+        case OP_BRK:
+            ret = gmm_sys_brk(s, addr);
+            break;
+        case OP_WRITE: {
+            uint8_t bytes[64];
+            memset(bytes, o->val, o->n);
+            ret = gmm_write(s, addr, bytes, o->n);
+            if (ret == 0)
+                ret = o->n;
+            break;
+        }
+        case OP_READ:
+            ret = gmm_read(s, addr, lib_data, o->n);
+            if (ret == 0) {
+                ret = o->n;
+                data_len = o->n;
+            }
+            break;
+        }
+        results[i] = ret;
+        memcpy(before, lib_filtered, sizeof(before));
+        const char *err = gmm_space_check(s);
+        gmm_space_maps(s, lib_maps, sizeof(lib_maps));
+        filter_windows(lib_maps, lib_filtered, a1);
+        normalize(lib_filtered);
+        normalize(native_maps);
+        char what[256];
+        describe(what, sizeof(what), o, addr);
+        if (err)
+            fail_msg("seed %llu op %u (%s): invariant broken: %s", (unsigned long long)seed, i,
+                     what, err);
+        if (ret != rec.ret)
+            FAIL_LONG("seed %llu op %u (%s): libguestmm returned %lld (%s), Linux %lld (%s)\n"
+                     "libguestmm maps:\n%sLinux maps:\n%s",
+                     (unsigned long long)seed, i, what, (long long)ret,
+                     ret < 0 && ret > -4096 ? gmm_errname((int)ret) : "value", (long long)rec.ret,
+                     rec.ret < 0 && rec.ret > -4096 ? gmm_errname((int)rec.ret) : "value",
+                     lib_filtered, native_maps);
+        if (strcmp(lib_filtered, native_maps) != 0)
+            FAIL_LONG("seed %llu op %u (%s) -> %lld: maps differ\nbefore:\n%slibguestmm:\n%s"
+                      "Linux:\n%s",
+                      (unsigned long long)seed, i, what, (long long)ret, before, lib_filtered,
+                      native_maps);
+        if (data_len != rec.data_len || memcmp(lib_data, native_data, data_len) != 0)
+            fail_msg("seed %llu op %u (%s): bytes read differ", (unsigned long long)seed, i, what);
+        total_ops++;
+    }
+    assert_int_equal(pos, len);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    free(snapshot);
+    free(stream);
+}
+
+#define RUNS 4
+#define OPS_PER_RUN 2600
+
+static void random_ops_match_the_native_kernel(void **state)
+{
+    (void)state;
+    /* GMM_NATIVE_RUNS and GMM_NATIVE_SEED explore further sequences. */
+    const char *runs_env = getenv("GMM_NATIVE_RUNS"), *seed_env = getenv("GMM_NATIVE_SEED");
+    uint64_t runs = runs_env ? strtoull(runs_env, NULL, 0) : RUNS;
+    uint64_t first = seed_env ? strtoull(seed_env, NULL, 0) : 1;
+    for (uint64_t seed = first; seed < first + runs; seed++)
+        compare_run(seed, OPS_PER_RUN);
+    printf("[ native ] %ld operations compared with this machine's kernel, 0 mismatches\n",
+           total_ops);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--native-child") == 0)
+        return run_child(atoi(argv[2]), atoi(argv[3]));
+    static char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return 1;
+    exe[n] = 0;
+    self_exe = exe;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(random_ops_match_the_native_kernel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else
+
+static void random_ops_match_the_native_kernel(void **state)
+{
+    (void)state;
+    skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(random_ops_match_the_native_kernel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif
