@@ -247,6 +247,10 @@ typedef struct gmm_space gmm_space;        /* one process address space (an mm) 
 typedef enum gmm_abi { GMM_ABI_I386 = 1, GMM_ABI_X86_64 = 2 } gmm_abi;
 enum { GMM_ACCESS_READ = 1, GMM_ACCESS_WRITE = 2, GMM_ACCESS_EXEC = 4 };
 
+/* Resources for gmm_space_setrlimit (Linux x86 numbers). */
+enum { GMM_RLIMIT_DATA = 2, GMM_RLIMIT_STACK = 3, GMM_RLIMIT_MEMLOCK = 8, GMM_RLIMIT_AS = 9 };
+#define GMM_RLIM_INFINITY UINT64_MAX
+
 /* Guest pages are 4 KiB whatever the host page size. */
 enum { GMM_PAGE_SIZE = 4096, GMM_PAGE_SHIFT = 12 };
 
@@ -334,6 +338,13 @@ GMM_API gmm_abi gmm_space_abi(const gmm_space *space);
  * default: on x86 without protection keys, PROT_EXEC implies read.
  * Affects later mmap/mprotect calls; inherited by fork.  Returns 0. */
 GMM_API int gmm_space_set_execute_only(gmm_space *space, int enabled);
+/* Resource limits of a space, as setrlimit/prlimit set them for the guest
+ * (the embedder checks the guest's privilege to raise them).  Linux's
+ * defaults: RLIMIT_AS and RLIMIT_DATA unlimited, RLIMIT_STACK 8 MiB,
+ * RLIMIT_MEMLOCK 8 MiB.  setrlimit: 0, or -GMM_EINVAL for an unknown
+ * resource or soft > hard.  getrlimit: 0 or -GMM_EINVAL. */
+GMM_API int gmm_space_setrlimit(gmm_space *space, int resource, uint64_t soft, uint64_t hard);
+GMM_API int gmm_space_getrlimit(gmm_space *space, int resource, uint64_t *soft, uint64_t *hard);
 /* Sets start_brk = brk = start, as execve does after loading an ELF.  0, or
  * -GMM_EINVAL when start is beyond the task size. */
 GMM_API int gmm_space_init_brk(gmm_space *space, gmm_addr start);

@@ -47,6 +47,8 @@ static bool anon_neighbour(const struct region *a, const struct region *b)
 {
     return a->end == b->start && a->obj == b->obj &&
            ((a->flags ^ b->flags) & ~(uint32_t)VM_ACCESS_FLAGS) == 0 &&
+           a->pol.mode == b->pol.mode && a->pol.flags == b->pol.flags &&
+           a->pol.nodes == b->pol.nodes &&
            b->pgoff == a->pgoff + ((a->end - a->start) >> PAGE_SHIFT);
 }
 

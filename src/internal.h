@@ -139,6 +139,19 @@ struct gmm_object {
 };
 
 /* ---- regions ---- */
+
+/* A memory policy (mbind/set_mempolicy); all zero is MPOL_DEFAULT. */
+struct vma_policy {
+    uint16_t mode, flags;
+    uint64_t nodes;
+};
+
+/* A PR_SET_VMA_ANON_NAME name, shared by the regions split from one. */
+struct anon_name {
+    uint32_t refs;
+    char str[];
+};
+
 struct region {
     struct region *left, *right, *parent; /* AVL */
     struct region *prev, *next;           /* address order */
@@ -149,6 +162,8 @@ struct region {
     uint64_t pgoff;   /* page offset into obj, or start>>12 for private anon */
     uint64_t anon;    /* anon_vma identity: 0 until the first write fault */
     struct gmm_object *obj;
+    struct vma_policy pol;
+    struct anon_name *name;
 };
 
 /* ---- software TLB ---- */
@@ -191,7 +206,8 @@ struct gmm_space {
     bool execute_only; /* PROT_EXEC alone is execute-only (protection keys) */
 
     uint64_t total_vm, data_vm, stack_vm; /* pages */
-    uint64_t rlim_as, rlim_data, rlim_stack; /* bytes */
+    uint64_t rlim_as, rlim_data, rlim_stack, rlim_memlock; /* soft limits, bytes */
+    uint64_t rlim_max_as, rlim_max_data, rlim_max_stack, rlim_max_memlock; /* hard */
     uint64_t rss;                         /* pages with a real frame */
 
     struct pagetable pt;
@@ -254,6 +270,9 @@ GMM_HIDDEN bool vma_mergeable(const struct region *a, const struct region *b);
 /* Splits r at addr (r->start < addr < r->end); the new upper part is
  * returned (or NULL when out of memory). */
 GMM_HIDDEN struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr);
+/* The same with a region allocated by the caller (cannot fail). */
+GMM_HIDDEN struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr,
+                                         struct region *q);
 /* Unmaps [start, end): regions split at the edges and removed, their pages
  * released.  Needs a spare region when it splits one in two; returns 0 or
  * -GMM_ENOMEM (nothing changed). */
@@ -262,8 +281,15 @@ GMM_HIDDEN int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Releases the pages of [start, end) (pte frames), flushing translations. */
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
-/* Drops a region's reference to its object. */
-GMM_HIDDEN void vma_put_object(gmm_space *s, struct region *r);
+/* After copying a region (*q = *r): takes q's own references (object,
+ * name).  vma_put_refs drops them. */
+GMM_HIDDEN void vma_get_refs(struct region *q);
+GMM_HIDDEN void vma_put_refs(gmm_space *s, struct region *r);
+/* Gives [start, end) of r (start >= r->start, end <= r->end) the flags,
+ * policy and name of want, splitting r or merging with a neighbour as
+ * Linux's vma_modify() does.  0 or -GMM_ENOMEM (nothing changed). */
+GMM_HIDDEN int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
+                          const struct region *want);
 /* Tries to merge r with its neighbours; returns the surviving region. */
 GMM_HIDDEN struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_prev, bool with_next);
 /* Pages counted in total_vm / data_vm for a region's flags. */

@@ -79,9 +79,13 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
     s->legacy_base = PAGE_ALIGN(s->task_size / 3);
     s->mmap_min_addr = DEFAULT_MMAP_MIN_ADDR;
     s->max_map_count = DEFAULT_MAX_MAP_COUNT;
-    s->rlim_as = RLIM_INFINITY;
-    s->rlim_data = RLIM_INFINITY;
-    s->rlim_stack = 8ull << 20; /* Linux's default RLIMIT_STACK */
+    s->rlim_as = s->rlim_max_as = RLIM_INFINITY;
+    s->rlim_data = s->rlim_max_data = RLIM_INFINITY;
+    /* Linux's defaults: an 8 MiB stack (hard limit unlimited) and 8 MiB of
+     * locked memory. */
+    s->rlim_stack = 8ull << 20;
+    s->rlim_max_stack = RLIM_INFINITY;
+    s->rlim_memlock = s->rlim_max_memlock = 8ull << 20;
     tlb_flush_all(s);
     space_link(s);
     return s;
@@ -102,7 +106,7 @@ void gmm_space_destroy(gmm_space *s)
     struct region *r = s->first;
     while (r) {
         struct region *next = r->next;
-        vma_put_object(s, r);
+        vma_put_refs(s, r);
         region_free(r);
         r = next;
     }
@@ -121,6 +125,51 @@ int gmm_space_set_execute_only(gmm_space *s, int enabled)
 {
     space_lock(s);
     s->execute_only = enabled != 0;
+    space_unlock(s);
+    return 0;
+}
+
+static int rlimit_slots(gmm_space *s, int resource, uint64_t **soft, uint64_t **hard)
+{
+    switch (resource) {
+    case GMM_RLIMIT_AS:
+        *soft = &s->rlim_as, *hard = &s->rlim_max_as;
+        return 0;
+    case GMM_RLIMIT_DATA:
+        *soft = &s->rlim_data, *hard = &s->rlim_max_data;
+        return 0;
+    case GMM_RLIMIT_STACK:
+        *soft = &s->rlim_stack, *hard = &s->rlim_max_stack;
+        return 0;
+    case GMM_RLIMIT_MEMLOCK:
+        *soft = &s->rlim_memlock, *hard = &s->rlim_max_memlock;
+        return 0;
+    }
+    return -GMM_EINVAL;
+}
+
+int gmm_space_setrlimit(gmm_space *s, int resource, uint64_t soft, uint64_t hard)
+{
+    uint64_t *ps, *ph;
+    if (soft > hard || rlimit_slots(s, resource, &ps, &ph))
+        return -GMM_EINVAL;
+    space_lock(s);
+    *ps = soft;
+    *ph = hard;
+    space_unlock(s);
+    return 0;
+}
+
+int gmm_space_getrlimit(gmm_space *s, int resource, uint64_t *soft, uint64_t *hard)
+{
+    uint64_t *ps, *ph;
+    if (rlimit_slots(s, resource, &ps, &ph))
+        return -GMM_EINVAL;
+    space_lock(s);
+    if (soft)
+        *soft = *ps;
+    if (hard)
+        *hard = *ph;
     space_unlock(s);
     return 0;
 }
@@ -171,6 +220,11 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     child->rlim_as = parent->rlim_as;
     child->rlim_data = parent->rlim_data;
     child->rlim_stack = parent->rlim_stack;
+    child->rlim_memlock = parent->rlim_memlock;
+    child->rlim_max_as = parent->rlim_max_as;
+    child->rlim_max_data = parent->rlim_max_data;
+    child->rlim_max_stack = parent->rlim_max_stack;
+    child->rlim_max_memlock = parent->rlim_max_memlock;
     child->max_map_count = parent->max_map_count;
     child->execute_only = parent->execute_only;
     struct fork_ctx c = {child, false};
@@ -184,8 +238,7 @@ gmm_space *gmm_space_fork(gmm_space *parent)
         }
         *q = *r;
         q->flags &= ~(uint32_t)VM_LOCKED;
-        if (q->obj)
-            object_get(q->obj);
+        vma_get_refs(q);
         region_insert(child, q);
         vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
         if (!(r->flags & VM_WIPEONFORK))

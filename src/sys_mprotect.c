@@ -5,69 +5,6 @@
  */
 #include "internal.h"
 
-/* Applies newflags to [start, end) inside r: splits at the edges or merges
- * with a neighbour, as vma_modify_flags() does.  0 or -GMM_ENOMEM. */
-static int modify_flags(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
-                        uint32_t newflags)
-{
-    bool left = start == r->start, right = end == r->end;
-    struct region probe = *r;
-    probe.start = start;
-    probe.end = end;
-    probe.flags = newflags;
-    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
-    bool merge_left = left && r->prev && vma_mergeable(r->prev, &probe);
-    bool merge_right = right && r->next && vma_mergeable(&probe, r->next);
-    if (merge_left && merge_right && r->prev->anon && r->next->anon &&
-        r->prev->anon != r->next->anon)
-        merge_right = false;
-
-    if (merge_left || merge_right) {
-        if (merge_left && !right) {
-            /* prev grows over [start, end); r keeps the rest. */
-            struct region *p = r->prev;
-            p->end = end;
-            if (!p->anon)
-                p->anon = r->anon;
-            r->start = end;
-            r->pgoff += (end - start) >> PAGE_SHIFT;
-            region_bounds_changed(s, p);
-            region_bounds_changed(s, r);
-            return 0;
-        }
-        if (merge_right && !left) {
-            struct region *n = r->next;
-            n->start = start;
-            n->pgoff = probe.pgoff;
-            if (!n->anon)
-                n->anon = r->anon;
-            r->end = start;
-            region_bounds_changed(s, r);
-            region_bounds_changed(s, n);
-            return 0;
-        }
-        /* The whole of r goes into its neighbour(s). */
-        r->flags = newflags;
-        vma_merge_neighbours(s, r, merge_left, merge_right);
-        return 0;
-    }
-
-    /* No merge: split off the parts outside [start, end). */
-    int need = (start > r->start) + (end < r->end);
-    if (need && s->map_count + (uint64_t)need > s->max_map_count)
-        return -GMM_ENOMEM;
-    if (start > r->start) {
-        struct region *q = vma_split(s, r, start);
-        if (!q)
-            return -GMM_ENOMEM;
-        r = q;
-    }
-    if (end < r->end && !vma_split(s, r, end))
-        return -GMM_ENOMEM;
-    r->flags = newflags;
-    return 0;
-}
-
 static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
                           uint32_t newflags)
 {
@@ -86,7 +23,9 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
         /* Never-faulted anonymous memory gives its charge back. */
         newflags &= ~(uint32_t)VM_ACCOUNT;
     }
-    int err = modify_flags(s, r, start, end, newflags);
+    struct region want = *r;
+    want.flags = newflags;
+    int err = vma_modify(s, r, start, end, &want);
     if (err)
         return err;
     vma_account(s, oldflags, -(int64_t)pages);

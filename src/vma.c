@@ -18,10 +18,21 @@ static inline uint64_t region_pages(const struct region *r)
     return (r->end - r->start) >> PAGE_SHIFT;
 }
 
+static bool names_equal(const struct anon_name *a, const struct anon_name *b)
+{
+    return a == b || (a && b && strcmp(a->str, b->str) == 0);
+}
+
+static bool policies_equal(const struct vma_policy *a, const struct vma_policy *b)
+{
+    return a->mode == b->mode && a->flags == b->flags && a->nodes == b->nodes;
+}
+
 bool vma_mergeable(const struct region *a, const struct region *b)
 {
     return a->end == b->start && a->flags == b->flags && a->obj == b->obj &&
-           a->pgoff + region_pages(a) == b->pgoff && anon_compatible(a->anon, b->anon);
+           a->pgoff + region_pages(a) == b->pgoff && anon_compatible(a->anon, b->anon) &&
+           policies_equal(&a->pol, &b->pol) && names_equal(a->name, b->name);
 }
 
 bool vma_is_data(uint32_t flags)
@@ -38,28 +49,123 @@ void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
         s->stack_vm += (uint64_t)pages;
 }
 
-struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
+struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, struct region *q)
 {
-    struct region *q = region_alloc();
-    if (!q)
-        return NULL;
     *q = *r;
     q->start = addr;
     q->pgoff = r->pgoff + ((addr - r->start) >> PAGE_SHIFT);
-    if (q->obj)
-        object_get(q->obj);
+    vma_get_refs(q);
     r->end = addr;
     region_bounds_changed(s, r);
     region_insert(s, q);
     return q;
 }
 
-void vma_put_object(gmm_space *s, struct region *r)
+struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
+{
+    struct region *q = region_alloc();
+    return q ? vma_split_into(s, r, addr, q) : NULL;
+}
+
+void vma_get_refs(struct region *q)
+{
+    if (q->obj)
+        object_get(q->obj);
+    if (q->name)
+        __atomic_add_fetch(&q->name->refs, 1, __ATOMIC_RELAXED);
+}
+
+void vma_put_refs(gmm_space *s, struct region *r)
 {
     if (r->obj) {
         object_put(s->sys, r->obj);
         r->obj = NULL;
     }
+    if (r->name) {
+        if (__atomic_sub_fetch(&r->name->refs, 1, __ATOMIC_ACQ_REL) == 0)
+            gmm_free(r->name);
+        r->name = NULL;
+    }
+}
+
+/* Sets r's attributes (flags, policy, name) to want's. */
+static void set_attrs(gmm_space *s, struct region *r, const struct region *want)
+{
+    r->flags = want->flags;
+    r->pol = want->pol;
+    if (r->name != want->name) {
+        struct anon_name *old = r->name;
+        r->name = want->name;
+        if (r->name)
+            __atomic_add_fetch(&r->name->refs, 1, __ATOMIC_RELAXED);
+        struct region tmp = {.name = old};
+        vma_put_refs(s, &tmp);
+    }
+}
+
+int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
+               const struct region *want)
+{
+    bool left = start == r->start, right = end == r->end;
+    struct region probe = *r;
+    probe.start = start;
+    probe.end = end;
+    probe.flags = want->flags;
+    probe.pol = want->pol;
+    probe.name = want->name;
+    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
+    bool merge_left = left && r->prev && vma_mergeable(r->prev, &probe);
+    bool merge_right = right && r->next && vma_mergeable(&probe, r->next);
+    if (merge_left && merge_right && !anon_compatible(r->prev->anon, r->next->anon))
+        merge_right = false;
+
+    if (merge_left && !right) {
+        /* prev grows over [start, end); r keeps the rest. */
+        struct region *p = r->prev;
+        p->end = end;
+        if (!p->anon)
+            p->anon = r->anon;
+        r->start = end;
+        r->pgoff += (end - start) >> PAGE_SHIFT;
+        region_bounds_changed(s, p);
+        region_bounds_changed(s, r);
+        return 0;
+    }
+    if (merge_right && !left) {
+        /* next grows down over [start, end). */
+        struct region *n = r->next;
+        n->start = start;
+        n->pgoff = probe.pgoff;
+        if (!n->anon)
+            n->anon = r->anon;
+        r->end = start;
+        region_bounds_changed(s, r);
+        region_bounds_changed(s, n);
+        return 0;
+    }
+    if (merge_left || merge_right) {
+        /* The whole of r goes into its neighbour(s). */
+        set_attrs(s, r, want);
+        vma_merge_neighbours(s, r, merge_left, merge_right);
+        return 0;
+    }
+
+    /* No merge: split off the parts outside [start, end), with every
+     * region needed allocated first. */
+    int need = (start > r->start) + (end < r->end);
+    if (need && s->map_count + (uint64_t)need > s->max_map_count)
+        return -GMM_ENOMEM;
+    struct region *lo = NULL, *hi = NULL;
+    if ((start > r->start && !(lo = region_alloc())) || (end < r->end && !(hi = region_alloc()))) {
+        region_free(lo);
+        return -GMM_ENOMEM;
+    }
+    if (lo)
+        r = vma_split_into(s, r, start, lo);
+    if (hi)
+        vma_split_into(s, r, end, hi);
+    set_attrs(s, r, want);
+    return 0;
 }
 
 static void zap_one(void *ctx, uint64_t pn, pte_t pte)
@@ -100,33 +206,17 @@ int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end)
     }
     if (lo) {
         /* Keep [r->start, start) in r; the part above goes away. */
-        *lo = *r;
-        lo->start = start;
-        lo->pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
-        if (lo->obj)
-            object_get(lo->obj);
-        r->end = start;
-        region_bounds_changed(s, r);
-        region_insert(s, lo);
-        r = lo;
+        r = vma_split_into(s, r, start, lo);
     }
     while (r && r->start < end) {
         struct region *next = r->next;
         if (r->end > end) {
             /* Keep [end, r->end) in hi. */
-            *hi = *r;
-            hi->start = end;
-            hi->pgoff = r->pgoff + ((end - r->start) >> PAGE_SHIFT);
-            if (hi->obj)
-                object_get(hi->obj);
-            r->end = end;
-            region_bounds_changed(s, r);
-            region_insert(s, hi);
-            next = hi;
+            next = vma_split_into(s, r, end, hi);
         }
         vma_zap(s, r->start, r->end);
         vma_account(s, r->flags, -(int64_t)region_pages(r));
-        vma_put_object(s, r);
+        vma_put_refs(s, r);
         region_remove(s, r);
         region_free(r);
         r = next;
@@ -148,7 +238,7 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
         p->end = r->end;
         if (!p->anon)
             p->anon = r->anon;
-        vma_put_object(s, r);
+        vma_put_refs(s, r);
         region_remove(s, r);
         region_free(r);
         region_bounds_changed(s, p);
@@ -158,7 +248,7 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
         r->end = n->end;
         if (!r->anon)
             r->anon = n->anon;
-        vma_put_object(s, n);
+        vma_put_refs(s, n);
         region_remove(s, n);
         region_free(n);
         region_bounds_changed(s, r);
