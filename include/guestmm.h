@@ -363,6 +363,29 @@ GMM_API size_t gmm_space_maps(gmm_space *space, char *buf, size_t cap);
 GMM_API const char *gmm_space_check(gmm_space *space);
 
 /* ------------------------------------------------------------------------
+ * Files changed behind the mappings.  Linux's read, write and truncate go
+ * through the page cache that mappings share; an emulator's go to the host
+ * file.  Report them so that the library's cache stays coherent.  A file is
+ * named by the (dev, ino) its get_file gave.  Files the library does not
+ * have mapped are ignored.
+ * ------------------------------------------------------------------------ */
+
+/* The emulator's write(2)/pwrite(2) wrote len bytes of buf at off to the
+ * file: the cached pages take the bytes, so shared mappings see them at once
+ * (and a write past the end grows the file's size). */
+GMM_API void gmm_file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t off,
+                              const void *buf, size_t len);
+/* The file's size changed (ftruncate).  Smaller: pages wholly beyond the new
+ * end leave every mapping, private copies included, and touching them
+ * faults with SIGBUS/BUS_ADRERR; the rest of the new last page reads zero.
+ * Larger: the new part reads zero. */
+GMM_API void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size);
+/* Writes back the file's dirty shared pages through its write callback,
+ * for the emulator to call before it reads the file itself.  0, or the
+ * first negative errno the callback returned. */
+GMM_API int gmm_file_sync(gmm_system *sys, uint64_t dev, uint64_t ino);
+
+/* ------------------------------------------------------------------------
  * Syscall-shaped entry points: arguments as the guest passed them (for an
  * i386 space, address, length and offset arguments are taken modulo 2^32, as
  * a compat syscall sees its registers).  They return what Linux returns.

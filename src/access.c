@@ -84,27 +84,7 @@ static bool access_ok(uint32_t flags, int access)
     return true;
 }
 
-/* The frame of a shared object's page, allocated on first use.  One
- * reference is added for the caller. */
-static frame_t object_page(gmm_system *sys, struct gmm_object *o, uint64_t idx)
-{
-    pte_t *slot = pt_slot(&o->pages, idx, true);
-    if (!slot)
-        return FRAME_NONE;
-    if (!*slot) {
-        frame_t f = frame_alloc(sys);
-        if (f == FRAME_NONE) {
-            pt_trim(&o->pages, idx);
-            return FRAME_NONE;
-        }
-        pt_set(&o->pages, idx, pte_make(f));
-    }
-    frame_t f = pte_frame(*slot);
-    frame_ref(sys, f);
-    return f;
-}
-
-enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_PKUERR, FAULT_OOM };
+enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_PKUERR, FAULT_SIGBUS, FAULT_OOM };
 
 /* Linux expand_downwards(): a fault below a grows-down region extends it
  * down to the faulting page, unless that comes within stack_guard_gap of an
@@ -156,20 +136,38 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
     bool shared = (r->flags & VM_SHARED) != 0;
     bool want_write = (access & GMM_ACCESS_WRITE) != 0;
 
+    uint64_t idx = r->pgoff + ((page - r->start) >> PAGE_SHIFT);
     if (!pte) {
-        frame_t f;
-        if (r->obj) {
-            f = object_page(sys, r->obj, r->pgoff + ((page - r->start) >> PAGE_SHIFT));
+        frame_t f = FRAME_ZERO;
+        int err = 0;
+        if (r->obj && (shared || !want_write)) {
+            /* The object's own page: shared memory, or a read of a
+             * private file mapping (copied on its first write). */
+            err = object_page(sys, r->obj, r->file, idx, &f);
+        } else if (r->obj) {
+            /* First touch of a private file page is a store: copy it. */
+            frame_t src;
+            err = object_page(sys, r->obj, r->file, idx, &src);
+            if (!err) {
+                f = frame_alloc(sys);
+                if (f == FRAME_NONE)
+                    err = -GMM_ENOMEM;
+                else
+                    memcpy(frame_ptr(sys, f), frame_ptr(sys, src), PAGE_SIZE);
+                frame_unref(sys, src);
+            }
+            if (!err)
+                anon_prepare(s, r);
         } else if (want_write) {
             f = frame_alloc(sys);
-            if (f != FRAME_NONE)
+            if (f == FRAME_NONE)
+                err = -GMM_ENOMEM;
+            else
                 anon_prepare(s, r);
-        } else {
-            f = FRAME_ZERO;
         }
-        if (f == FRAME_NONE) {
+        if (err) {
             pt_trim(&s->pt, pn);
-            return FAULT_OOM;
+            return err == -GMM_EFAULT ? FAULT_SIGBUS : FAULT_OOM;
         }
         if (f != FRAME_ZERO)
             s->rss++;
@@ -177,8 +175,9 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
         pt_set(&s->pt, pn, pte);
     } else if (want_write && !shared) {
         frame_t old = pte_frame(pte);
+        /* Copy on write when the frame has other users: a fork relative,
+         * the page cache, or it is the zero frame. */
         if (old == FRAME_ZERO || frame_refcount(sys, old) > 1) {
-            /* Copy on write: the old frame has other users. */
             frame_t f = frame_alloc(sys);
             if (f == FRAME_NONE)
                 return FAULT_OOM;
@@ -193,6 +192,11 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
             frame_unref(sys, old);
         }
     }
+    /* Stores to a shared file page make it dirty; until then it is mapped
+     * without write permission, so the first store comes here. */
+    bool tracked = shared && r->obj && r->obj->kind == OBJ_FILE;
+    if (tracked && want_write)
+        object_mark_dirty(r->obj, idx);
 
     frame_t f = pte_frame(pte);
     struct tlb_entry *e = &s->tlb[pn & (TLB_SIZE - 1)];
@@ -201,7 +205,8 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
     if (readable(r->flags))
         e->tag_r = page;
     if ((r->flags & VM_WRITE) &&
-        (shared || (f != FRAME_ZERO && frame_refcount(sys, f) == 1)))
+        (shared ? !tracked || object_page_dirty(r->obj, idx)
+                : f != FRAME_ZERO && frame_refcount(sys, f) == 1))
         e->tag_w = page;
     if (r->flags & VM_EXEC)
         e->tag_x = page;
@@ -239,6 +244,10 @@ static void *translate_slow(gmm_space *s, gmm_addr addr, int access)
             f.code = GMM_SEGV_ACCERR;
         else if (res == FAULT_PKUERR)
             f.code = GMM_SEGV_PKUERR;
+        else if (res == FAULT_SIGBUS) {
+            f.signo = GMM_SIGBUS;
+            f.code = GMM_BUS_ADRERR;
+        }
         else if (res == FAULT_OOM) {
             f.signo = GMM_SIGBUS;
             f.code = GMM_BUS_ADRERR;

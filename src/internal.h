@@ -85,6 +85,7 @@ enum {
     VM_ACCOUNT = 0x100000,
     VM_NORESERVE = 0x200000,
     VM_DROPPABLE = 0x400000,
+    VM_SYNC = 0x800000, /* MAP_SYNC: Linux sets it on any mapping (smaps "sf") */
     VM_WIPEONFORK = 0x2000000,
     VM_DONTDUMP = 0x4000000,
     VM_HUGEPAGE = 0x20000000,
@@ -130,12 +131,36 @@ struct pagetable {
     uint64_t present; /* entries set */
 };
 
-/* ---- shared backing objects ---- */
+/* ---- shared backing objects (object.c) ---- */
+#include <uthash.h>
+
+/* A host file handle, counted (Linux's struct file). */
+struct gmm_fileref {
+    const gmm_file_ops *ops;
+    void *handle;
+    uint32_t refs;
+    bool readable, writable;
+    UT_hash_handle hh; /* sys->filerefs, by handle */
+};
+
+enum { OBJ_SHMEM = 1, OBJ_FILE = 2 };
+#define PTE_DIRTY ((pte_t)2) /* in an object's page table: not written back */
+
+struct obj_key {
+    uint64_t dev, ino;
+};
+
 struct gmm_object {
-    uint32_t refs;        /* regions (in any space) that map it */
-    uint64_t ino;         /* shown in maps */
-    uint64_t dev;
-    struct pagetable pages; /* page offset -> frame (one reference each) */
+    int kind;
+    uint32_t refs;            /* regions (in any space) that map it */
+    struct obj_key key;       /* file: its hash key */
+    uint64_t dev, ino;        /* shown in maps */
+    uint64_t size;            /* bytes: the file's size (cached), or the shmem size */
+    char *path;               /* file: shown in maps */
+    struct gmm_fileref *wb;   /* file: the handle writeback goes through */
+    struct pagetable pages;   /* page offset -> frame (one reference each) */
+    struct region *rmap;      /* regions mapping it, through obj_next/obj_prev */
+    UT_hash_handle hh;        /* sys->files, by (dev, ino) */
 };
 
 /* ---- regions ---- */
@@ -162,6 +187,9 @@ struct region {
     uint64_t pgoff;   /* page offset into obj, or start>>12 for private anon */
     uint64_t anon;    /* anon_vma identity: 0 until the first write fault */
     struct gmm_object *obj;
+    struct gmm_fileref *file;              /* file mappings: the handle mapped */
+    struct region *obj_next, *obj_prev;    /* obj->rmap */
+    gmm_space *space;                      /* the space whose tree holds it */
     struct vma_policy pol;
     struct anon_name *name;
 };
@@ -187,6 +215,8 @@ struct gmm_system {
     uint64_t frames_used;
     uint64_t next_anon; /* anon_vma identities */
     uint64_t next_ino;  /* shared anonymous objects */
+    struct gmm_fileref *filerefs; /* by handle */
+    struct gmm_object *files;     /* page cache: file objects by (dev, ino) */
     gmm_space *spaces;  /* list of live spaces */
 };
 
@@ -283,7 +313,7 @@ GMM_HIDDEN bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
 /* After copying a region (*q = *r): takes q's own references (object,
  * name).  vma_put_refs drops them. */
-GMM_HIDDEN void vma_get_refs(struct region *q);
+GMM_HIDDEN void vma_get_refs(gmm_space *s, struct region *q);
 GMM_HIDDEN void vma_put_refs(gmm_space *s, struct region *r);
 /* Gives [start, end) of r (start >= r->start, end <= r->end) the flags,
  * policy and name of want, splitting r or merging with a neighbour as
@@ -307,9 +337,29 @@ GMM_HIDDEN bool space_fault_in(gmm_space *s, gmm_addr addr, int access);
 GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 
 /* ---- objects (object.c) ---- */
-GMM_HIDDEN struct gmm_object *object_new_shmem(gmm_system *sys);
-GMM_HIDDEN void object_get(struct gmm_object *o);
-GMM_HIDDEN void object_put(gmm_system *sys, struct gmm_object *o);
+GMM_HIDDEN struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f);
+GMM_HIDDEN void fileref_hold(gmm_system *sys, struct gmm_fileref *fr);
+GMM_HIDDEN void fileref_put(gmm_system *sys, struct gmm_fileref *fr);
+GMM_HIDDEN struct gmm_object *object_new_shmem(gmm_system *sys, uint64_t size);
+GMM_HIDDEN struct gmm_object *object_find_file(gmm_system *sys, uint64_t dev, uint64_t ino);
+/* The page cache object of a file, made on first use (NULL: no memory). */
+GMM_HIDDEN struct gmm_object *object_get_file(gmm_system *sys, const gmm_file *f,
+                                              struct gmm_fileref *fr);
+/* Region r maps o: counts it and links it into o's rmap.  Detaching the
+ * last region writes back dirty pages and frees the object. */
+GMM_HIDDEN void object_attach(gmm_system *sys, struct gmm_object *o, struct region *r);
+GMM_HIDDEN void object_detach(gmm_system *sys, struct gmm_object *o, struct region *r);
+/* The frame of page idx, read in through fr on first use, with one
+ * reference for the caller: 0, -GMM_EFAULT (wholly beyond the end: SIGBUS;
+ * or a read error) or -GMM_ENOMEM. */
+GMM_HIDDEN int object_page(gmm_system *sys, struct gmm_object *o, struct gmm_fileref *fr,
+                           uint64_t idx, frame_t *out);
+GMM_HIDDEN bool object_page_dirty(struct gmm_object *o, uint64_t idx);
+GMM_HIDDEN void object_mark_dirty(struct gmm_object *o, uint64_t idx);
+/* Writes back the dirty pages of [first_page, first_page+npages): 0 or the
+ * first -errno of the write callback. */
+GMM_HIDDEN int object_writeback(gmm_system *sys, struct gmm_object *o, uint64_t first_page,
+                                uint64_t npages, bool sync);
 
 /* Region flags for prot in space s (Linux calc_vm_prot_bits with the
  * execute-only pkey when prot is exactly PROT_EXEC). */

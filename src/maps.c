@@ -39,7 +39,7 @@ static unsigned dev_minor(uint64_t dev)
 static const char *region_name(gmm_space *s, const struct region *r)
 {
     if (r->obj)
-        return "/dev/zero (deleted)";
+        return r->obj->kind == OBJ_FILE ? r->obj->path : "/dev/zero (deleted)";
     /* vma_is_initial_heap() */
     if (r->start < s->brk && r->end > s->start_brk)
         return "[heap]";
@@ -68,7 +68,13 @@ static void show_region(gmm_space *s, const struct region *r, struct out *o)
         if (n < MAPS_NAME_COLUMN)
             put(o, spaces, (size_t)(MAPS_NAME_COLUMN - n));
         put(o, " ", 1);
-        put(o, name, strlen(name));
+        /* seq_file_path() escapes a newline in a path as \012. */
+        for (const char *c = name; *c; c++) {
+            if (*c == '\n')
+                put(o, "\\012", 4);
+            else
+                put(o, c, 1);
+        }
     }
     put(o, "\n", 1);
 }

@@ -153,6 +153,7 @@ void region_insert(gmm_space *s, struct region *r)
     r->left = r->right = NULL;
     r->parent = parent;
     r->height = 1;
+    r->space = s;
     *link = r;
     r->prev = pred;
     r->next = pred ? pred->next : s->first;

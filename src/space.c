@@ -238,7 +238,7 @@ gmm_space *gmm_space_fork(gmm_space *parent)
         }
         *q = *r;
         q->flags &= ~(uint32_t)VM_LOCKED;
-        vma_get_refs(q);
+        vma_get_refs(child, q);
         region_insert(child, q);
         vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
         if (!(r->flags & VM_WIPEONFORK))

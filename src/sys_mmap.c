@@ -73,28 +73,44 @@ static int64_t thp_unmapped_area(gmm_space *s, uint64_t len, int flags)
     return unmapped_area_topdown(s, 0, len, flags);
 }
 
+/* The checks __get_unmapped_area() ends with, for a chosen address. */
+static int64_t fixed_area_check(gmm_space *s, gmm_addr a, uint64_t len)
+{
+    if (a > s->task_size - len)
+        return -GMM_ENOMEM;
+    if (OFFSET_IN_PAGE(a))
+        return -GMM_EINVAL;
+    /* security_mmap_addr(): an unprivileged process may not map below
+     * mmap_min_addr. */
+    if (a < s->mmap_min_addr)
+        return -GMM_EPERM;
+    return (int64_t)a;
+}
+
 /* __get_unmapped_area(). */
-static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, int flags)
+static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, int flags,
+                                 bool file)
 {
     int64_t a;
     if (len > s->task_size)
         return -GMM_ENOMEM;
-    if (!(flags & GMM_MAP_SHARED) && s->abi == GMM_ABI_X86_64 && !addr &&
+    /* Linux fails a MAP_FIXED range beyond the task with ENOMEM (addr >
+     * TASK_SIZE - len).  Checked here, before the address is carried in an
+     * int64_t: one at or above 2^63 (mmap(-4096, ..., MAP_FIXED)) would
+     * otherwise come back as a negative "errno". */
+    if ((flags & GMM_MAP_FIXED) && addr > s->task_size - len)
+        return -GMM_ENOMEM;
+    /* Files are placed as on a filesystem without THP alignment. */
+    if (!file && !(flags & GMM_MAP_SHARED) && s->abi == GMM_ABI_X86_64 && !addr &&
         !(flags & GMM_MAP_FIXED) && (len & (PMD_SIZE - 1)) == 0)
         a = thp_unmapped_area(s, len, flags);
+    else if (flags & GMM_MAP_FIXED)
+        return fixed_area_check(s, addr, len); /* any 64-bit value: checked, not searched */
     else
         a = unmapped_area_topdown(s, addr, len, flags);
     if (a < 0)
         return a;
-    if ((gmm_addr)a > s->task_size - len)
-        return -GMM_ENOMEM;
-    if (OFFSET_IN_PAGE((gmm_addr)a))
-        return -GMM_EINVAL;
-    /* security_mmap_addr(): an unprivileged process may not map below
-     * mmap_min_addr. */
-    if ((gmm_addr)a < s->mmap_min_addr)
-        return -GMM_EPERM;
-    return a;
+    return fixed_area_check(s, (gmm_addr)a, len);
 }
 
 /* ---- limits ---- */
@@ -142,13 +158,18 @@ static uint32_t calc_vm_flag_bits(int flags)
 {
     return (flags & GMM_MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
            (flags & GMM_MAP_LOCKED ? VM_LOCKED : 0) |
+           /* calc_vm_flag_bits() sets VM_SYNC for MAP_SYNC on any mapping,
+            * anonymous included (smaps "sf"), so such a region does not
+            * merge with a plain one (checked natively on 6.18). */
+           (flags & GMM_MAP_SYNC ? VM_SYNC : 0) |
            (flags & GMM_MAP_STACK ? VM_NOHUGEPAGE : 0);
 }
 
 /* __mmap_region(): maps [addr, addr+len) with flags, replacing what was
- * there.  Nothing changes on failure. */
+ * there.  file is the handle of a file mapping (the caller's reference
+ * passes to the region) or NULL.  Nothing changes on failure. */
 static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t vm_flags,
-                           uint64_t pgoff)
+                           uint64_t pgoff, const gmm_file *f, struct gmm_fileref *file)
 {
     gmm_addr end = addr + len;
     uint64_t pages = len >> PAGE_SHIFT;
@@ -165,46 +186,59 @@ static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t v
 
     struct region *r = region_alloc();
     struct gmm_object *obj = NULL;
-    if (r && (vm_flags & VM_SHARED))
-        obj = object_new_shmem(s->sys);
-    if (!r || ((vm_flags & VM_SHARED) && !obj)) {
+    if (r && file)
+        obj = object_get_file(s->sys, f, file);
+    else if (r && (vm_flags & VM_SHARED))
+        obj = object_new_shmem(s->sys, len);
+    if (!r || ((file || (vm_flags & VM_SHARED)) && !obj)) {
         region_free(r);
+        if (obj && obj->kind == OBJ_SHMEM)
+            gmm_free(obj);
         return -GMM_ENOMEM;
     }
+    /* A new file object is unreferenced until attached below. */
     if (vma_unmap(s, addr, end)) {
         region_free(r);
-        if (obj)
-            object_put(s->sys, obj);
+        if (obj && obj->kind == OBJ_SHMEM)
+            gmm_free(obj);
         return -GMM_ENOMEM;
     }
     r->start = addr;
     r->end = end;
     r->flags = vm_flags;
     r->pgoff = pgoff;
+    r->file = file;
     r->obj = obj;
+    if (obj)
+        object_attach(s->sys, obj, r);
     region_insert(s, r);
     vma_account(s, vm_flags, (int64_t)pages);
     vma_merge_neighbours(s, r, true, true);
     return (int64_t)addr;
 }
 
-/* do_mmap() for anonymous memory and the file checks before it. */
-static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags, int fd,
-                       uint64_t pgoff)
-{
-    (void)fd;
-    if (!(flags & GMM_MAP_ANONYMOUS)) {
-        /* ksys_mmap_pgoff(): the fd is looked up before anything else.
-         * File mappings come with the page cache; without it no fd maps. */
-        return -GMM_EBADF;
-    }
-    if (flags & GMM_MAP_HUGETLB) {
-        /* hugetlb_file_setup(): the sizes x86 knows, with no huge pages
-         * reserved (Linux's default), fail with ENOMEM. */
-        int log = (flags >> GMM_MAP_HUGE_SHIFT) & GMM_MAP_HUGE_MASK;
-        return log == 0 || log == 21 || log == 30 ? -GMM_ENOMEM : -GMM_EINVAL;
-    }
+/* Flags a MAP_SHARED file mapping keeps (Linux's LEGACY_MAP_MASK);
+ * MAP_SHARED_VALIDATE refuses the others. */
+#define LEGACY_MAP_MASK                                                                \
+    (GMM_MAP_SHARED | GMM_MAP_PRIVATE | GMM_MAP_FIXED | GMM_MAP_ANONYMOUS |            \
+     GMM_MAP_DENYWRITE | GMM_MAP_EXECUTABLE | GMM_MAP_UNINITIALIZED | GMM_MAP_GROWSDOWN | \
+     GMM_MAP_LOCKED | GMM_MAP_NORESERVE | GMM_MAP_POPULATE | GMM_MAP_NONBLOCK |          \
+     GMM_MAP_STACK | GMM_MAP_HUGETLB | LEGACY_MAP_MASK_X86)
+/* Linux's mask also holds MAP_32BIT, MAP_ABOVE4G (0x80) and the MAP_HUGE_*
+ * size bits: MAP_SHARED_VALIDATE accepts them on a regular file (checked
+ * natively on 6.18; MAP_FIXED_NOREPLACE and MAP_SYNC give EOPNOTSUPP). */
+#define LEGACY_MAP_MASK_X86                                                            \
+    (GMM_MAP_32BIT | 0x80 | (int)((unsigned)GMM_MAP_HUGE_MASK << GMM_MAP_HUGE_SHIFT))
 
+/* The largest file offset a regular file can have (MAX_LFS_FILESIZE). */
+#define MAX_FILE_SIZE ((uint64_t)INT64_MAX)
+
+/* do_mmap().  f/file: the resolved file of a file mapping, or NULL;
+ * file_err: an error get_file gave for it (ENODEV, EACCES), returned where
+ * Linux finds it. */
+static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags,
+                       uint64_t pgoff, const gmm_file *f, struct gmm_fileref *file, int file_err)
+{
     if (!len)
         return -GMM_EINVAL;
     if (flags & GMM_MAP_FIXED_NOREPLACE)
@@ -225,7 +259,8 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
 
     uint32_t vm_flags = space_prot_bits(s, prot) | calc_vm_flag_bits(flags) | VM_MAYREAD |
                         VM_MAYWRITE | VM_MAYEXEC;
-    int64_t a = get_unmapped_area(s, addr, len, flags);
+    bool is_file = file || file_err;
+    int64_t a = get_unmapped_area(s, addr, len, flags, is_file);
     if (a < 0)
         return a;
     addr = (gmm_addr)a;
@@ -236,36 +271,162 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
             return -GMM_EEXIST;
     }
 
-    switch (flags & GMM_MAP_TYPE) {
-    case GMM_MAP_SHARED:
-        if (vm_flags & VM_GROWSDOWN)
+    if (is_file) {
+        /* file_mmap_ok(): the range must fit in a file's offsets. */
+        if (len > MAX_FILE_SIZE || pgoff > (MAX_FILE_SIZE - len) >> PAGE_SHIFT)
+            return -GMM_EOVERFLOW;
+        switch (flags & GMM_MAP_TYPE) {
+        case GMM_MAP_SHARED:
+            /* Unknown flags are dropped for MAP_SHARED ... */
+            flags &= LEGACY_MAP_MASK;
+            /* fallthrough */
+        case GMM_MAP_SHARED_VALIDATE:
+            /* ... and refused for MAP_SHARED_VALIDATE (MAP_SYNC included:
+             * no file here is DAX). */
+            if (flags & ~LEGACY_MAP_MASK)
+                return -GMM_EOPNOTSUPP;
+            if ((prot & GMM_PROT_WRITE) && !(file && file->writable))
+                return -GMM_EACCES;
+            vm_flags |= VM_SHARED | VM_MAYSHARE;
+            if (!(file && file->writable))
+                vm_flags &= ~(uint32_t)(VM_MAYWRITE | VM_SHARED);
+            /* fallthrough */
+        case GMM_MAP_PRIVATE:
+            if (file_err == -GMM_EACCES || (file && !file->readable))
+                return -GMM_EACCES;
+            if (file_err)
+                return file_err;
+            if (vm_flags & VM_GROWSDOWN)
+                return -GMM_EINVAL;
+            break;
+        default:
             return -GMM_EINVAL;
-        pgoff = 0;
-        vm_flags |= VM_SHARED | VM_MAYSHARE;
-        break;
-    case GMM_MAP_DROPPABLE:
-        /* A locked, stack or hugetlb area makes no sense to be droppable. */
-        if (flags & (GMM_MAP_LOCKED | GMM_MAP_HUGETLB))
+        }
+    } else {
+        switch (flags & GMM_MAP_TYPE) {
+        case GMM_MAP_SHARED:
+            if (vm_flags & VM_GROWSDOWN)
+                return -GMM_EINVAL;
+            pgoff = 0;
+            vm_flags |= VM_SHARED | VM_MAYSHARE;
+            break;
+        case GMM_MAP_DROPPABLE:
+            /* A locked, stack or hugetlb area makes no sense to be droppable. */
+            if (flags & (GMM_MAP_LOCKED | GMM_MAP_HUGETLB))
+                return -GMM_EINVAL;
+            if (vm_flags & VM_GROWSDOWN)
+                return -GMM_EINVAL;
+            vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
+            pgoff = addr >> PAGE_SHIFT;
+            break;
+        case GMM_MAP_PRIVATE:
+            pgoff = addr >> PAGE_SHIFT;
+            break;
+        default:
             return -GMM_EINVAL;
-        if (vm_flags & VM_GROWSDOWN)
-            return -GMM_EINVAL;
-        vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
-        pgoff = addr >> PAGE_SHIFT;
-        break;
-    case GMM_MAP_PRIVATE:
-        pgoff = addr >> PAGE_SHIFT;
-        break;
-    default:
-        return -GMM_EINVAL;
+        }
     }
     if (flags & GMM_MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;
 
-    a = mmap_region(s, addr, len, vm_flags, pgoff);
+    a = mmap_region(s, addr, len, vm_flags, pgoff, f, file);
     if (a >= 0 && ((vm_flags & VM_LOCKED) ||
                    (flags & (GMM_MAP_POPULATE | GMM_MAP_NONBLOCK)) == GMM_MAP_POPULATE))
         populate(s, addr, addr + len);
     return a;
+}
+
+/* MAP_HUGETLB|MAP_ANONYMOUS.  ksys_mmap_pgoff() backs it with a hugetlbfs
+ * file of the size asked (2 MiB by default; an unknown size is EINVAL) and
+ * rounds the length up to whole huge pages; do_mmap() then checks it as a
+ * file mapping.  With no huge pages reserved (Linux's default) the
+ * reservation in hugetlbfs_file_mmap() fails: every call that gets that far
+ * is ENOMEM.  Only the errors are modelled: MAP_NORESERVE, which skips the
+ * reservation on Linux (the pages then SIGBUS on touch), is ENOMEM here too.
+ * Checked natively on 6.18 (len 0, type, alignment, NOREPLACE, offset). */
+static int64_t hugetlb_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int flags, uint64_t pgoff)
+{
+    int log = (flags >> GMM_MAP_HUGE_SHIFT) & GMM_MAP_HUGE_MASK;
+    if (log != 0 && log != 21 && log != 30)
+        return -GMM_EINVAL;
+    uint64_t hmask = ((uint64_t)1 << (log ? log : 21)) - 1;
+    len = (len + hmask) & ~hmask; /* may wrap to 0 */
+    if (!len)
+        return -GMM_EINVAL;
+    if (flags & GMM_MAP_FIXED_NOREPLACE)
+        flags |= GMM_MAP_FIXED;
+    if (!(flags & GMM_MAP_FIXED)) {
+        addr &= PAGE_MASK;
+        if (addr && addr < s->mmap_min_addr)
+            addr = PAGE_ALIGN(s->mmap_min_addr);
+    }
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+        return -GMM_EOVERFLOW;
+    if (s->map_count > s->max_map_count)
+        return -GMM_ENOMEM;
+    /* hugetlb_get_unmapped_area(): a fixed address must be huge-aligned. */
+    if ((flags & GMM_MAP_FIXED) && len <= s->task_size && (addr & hmask))
+        return -GMM_EINVAL;
+    int64_t a = get_unmapped_area(s, addr, len, flags, true);
+    if (a < 0)
+        return a;
+    if (flags & GMM_MAP_FIXED_NOREPLACE) {
+        struct region *r = region_find(s, (gmm_addr)a);
+        if (r && r->start < (gmm_addr)a + len)
+            return -GMM_EEXIST;
+    }
+    switch (flags & GMM_MAP_TYPE) {
+    case GMM_MAP_SHARED:
+        flags &= LEGACY_MAP_MASK;
+        /* fallthrough */
+    case GMM_MAP_SHARED_VALIDATE:
+        if (flags & ~LEGACY_MAP_MASK)
+            return -GMM_EOPNOTSUPP;
+        /* fallthrough */
+    case GMM_MAP_PRIVATE:
+        if (flags & GMM_MAP_GROWSDOWN)
+            return -GMM_EINVAL;
+        break;
+    default:
+        return -GMM_EINVAL;
+    }
+    /* hugetlbfs_file_mmap(): the offset must be huge-aligned too. */
+    if (pgoff & (hmask >> PAGE_SHIFT))
+        return -GMM_EINVAL;
+    return -GMM_ENOMEM;
+}
+
+/* ksys_mmap_pgoff(): the fd is looked up before anything else. */
+static int64_t mmap_pgoff(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags, int fd,
+                          uint64_t pgoff)
+{
+    gmm_system *sys = s->sys;
+    gmm_file f;
+    struct gmm_fileref *file = NULL;
+    int file_err = 0;
+    if (!(flags & GMM_MAP_ANONYMOUS)) {
+        memset(&f, 0, sizeof(f));
+        int err = sys->host.get_file ? sys->host.get_file(sys->host.user, fd, &f) : -GMM_EBADF;
+        if (err == -GMM_ENODEV || err == -GMM_EACCES)
+            file_err = err; /* found later, in Linux's order */
+        else if (err)
+            return err < 0 ? err : -GMM_EBADF;
+        else if (!(file = fileref_get(sys, &f)))
+            return -GMM_ENOMEM;
+        /* A file is not on hugetlbfs. */
+        if (flags & GMM_MAP_HUGETLB) {
+            if (file)
+                fileref_put(sys, file);
+            return -GMM_EINVAL;
+        }
+    } else if (flags & GMM_MAP_HUGETLB) {
+        return hugetlb_mmap(s, addr, len, flags, pgoff);
+    }
+    int64_t ret = do_mmap(s, addr, len, prot, flags, pgoff, file ? &f : NULL, file, file_err);
+    /* On success the region holds the reference. */
+    if (ret < 0 && file)
+        fileref_put(sys, file);
+    return ret;
 }
 
 int64_t gmm_sys_mmap2(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int flags, int fd,
@@ -275,7 +436,7 @@ int64_t gmm_sys_mmap2(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int f
     len = space_arg(s, len);
     pgoff = space_arg(s, pgoff);
     space_lock(s);
-    int64_t ret = do_mmap(s, addr, len, prot, flags, fd, pgoff);
+    int64_t ret = mmap_pgoff(s, addr, len, prot, flags, fd, pgoff);
     space_unlock(s);
     return ret;
 }

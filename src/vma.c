@@ -30,7 +30,7 @@ static bool policies_equal(const struct vma_policy *a, const struct vma_policy *
 
 bool vma_mergeable(const struct region *a, const struct region *b)
 {
-    return a->end == b->start && a->flags == b->flags && a->obj == b->obj &&
+    return a->end == b->start && a->flags == b->flags && a->obj == b->obj && a->file == b->file &&
            a->pgoff + region_pages(a) == b->pgoff && anon_compatible(a->anon, b->anon) &&
            policies_equal(&a->pol, &b->pol) && names_equal(a->name, b->name);
 }
@@ -54,7 +54,7 @@ struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, str
     *q = *r;
     q->start = addr;
     q->pgoff = r->pgoff + ((addr - r->start) >> PAGE_SHIFT);
-    vma_get_refs(q);
+    vma_get_refs(s, q);
     r->end = addr;
     region_bounds_changed(s, r);
     region_insert(s, q);
@@ -67,10 +67,12 @@ struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
     return q ? vma_split_into(s, r, addr, q) : NULL;
 }
 
-void vma_get_refs(struct region *q)
+void vma_get_refs(gmm_space *s, struct region *q)
 {
+    if (q->file)
+        fileref_hold(s->sys, q->file);
     if (q->obj)
-        object_get(q->obj);
+        object_attach(s->sys, q->obj, q);
     if (q->name)
         __atomic_add_fetch(&q->name->refs, 1, __ATOMIC_RELAXED);
 }
@@ -78,8 +80,12 @@ void vma_get_refs(struct region *q)
 void vma_put_refs(gmm_space *s, struct region *r)
 {
     if (r->obj) {
-        object_put(s->sys, r->obj);
+        object_detach(s->sys, r->obj, r);
         r->obj = NULL;
+    }
+    if (r->file) {
+        fileref_put(s->sys, r->file);
+        r->file = NULL;
     }
     if (r->name) {
         if (__atomic_sub_fetch(&r->name->refs, 1, __ATOMIC_ACQ_REL) == 0)
