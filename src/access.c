@@ -54,13 +54,15 @@ static bool anon_neighbour(const struct region *a, const struct region *b)
 
 /* Linux anon_vma_prepare(): the first write fault of a private region gives
  * it an anon identity, reusing a compatible neighbour's (next first). */
-static void anon_prepare(gmm_space *s, struct region *r)
+void anon_prepare(gmm_space *s, struct region *r)
 {
     if (r->anon)
         return;
-    if (r->next && r->next->anon && anon_neighbour(r, r->next))
+    /* reusable_anon_vma(): only a neighbour's anon_vma with a singular
+     * chain, never one inherited from a fork parent. */
+    if (r->next && r->next->anon && !r->next->anon_forked && anon_neighbour(r, r->next))
         r->anon = r->next->anon;
-    else if (r->prev && r->prev->anon && anon_neighbour(r->prev, r))
+    else if (r->prev && r->prev->anon && !r->prev->anon_forked && anon_neighbour(r->prev, r))
         r->anon = r->prev->anon;
     else
         r->anon = __atomic_add_fetch(&s->sys->next_anon, 1, __ATOMIC_RELAXED);
@@ -133,6 +135,9 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
     if (!slot)
         return FAULT_OOM;
     pte_t pte = *slot;
+    /* A guard marker: the access faults as if nothing were mapped. */
+    if (pte & PTE_GUARD)
+        return FAULT_MAPERR;
     bool shared = (r->flags & VM_SHARED) != 0;
     bool want_write = (access & GMM_ACCESS_WRITE) != 0;
 
@@ -145,7 +150,10 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
              * private file mapping (copied on its first write). */
             err = object_page(sys, r->obj, r->file, idx, &f);
         } else if (r->obj) {
-            /* First touch of a private file page is a store: copy it. */
+            /* First touch of a private file page is a store: copy it.
+             * Linux's do_cow_fault() prepares the anon identity before it
+             * reads the page, so even a store that SIGBUSes sets it. */
+            anon_prepare(s, r);
             frame_t src;
             err = object_page(sys, r->obj, r->file, idx, &src);
             if (!err) {
@@ -156,8 +164,6 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
                     memcpy(frame_ptr(sys, f), frame_ptr(sys, src), PAGE_SIZE);
                 frame_unref(sys, src);
             }
-            if (!err)
-                anon_prepare(s, r);
         } else if (want_write) {
             f = frame_alloc(sys);
             if (f == FRAME_NONE)
@@ -218,6 +224,13 @@ bool space_fault_in(gmm_space *s, gmm_addr addr, int access)
 {
     struct tlb_entry *e;
     return handle_fault(s, addr, access, &e) == FAULT_OK;
+}
+
+int space_fault(gmm_space *s, gmm_addr addr, int access)
+{
+    struct tlb_entry *e;
+    enum fault_result res = handle_fault(s, addr, access, &e);
+    return res == FAULT_OK ? 0 : res == FAULT_OOM ? -GMM_ENOMEM : -GMM_EFAULT;
 }
 
 static inline bool tlb_hit(const struct tlb_entry *e, gmm_addr page, int access)

@@ -25,6 +25,9 @@ static void check_pte(void *ctx, uint64_t pn, pte_t pte)
     if (!c->err && (!c->r || c->r->start > a))
         c->err = "page table: entry outside every region";
     frame_t f = pte_frame(pte);
+    /* A guard marker holds no frame. */
+    if (pte == PTE_GUARD)
+        return;
     if (!(pte & PTE_PRESENT) && !c->err)
         c->err = "page table: entry without the present bit";
     if (f != FRAME_ZERO)
@@ -62,7 +65,23 @@ static const char *check_regions(gmm_space *s)
             return "regions: mergeable neighbours left unmerged";
         if ((r->flags & VM_SHARED) && !r->obj)
             return "region: shared without a backing object";
+        if ((r->flags & VM_LOCKED_MASK) == VM_LOCKONFAULT)
+            return "region: VM_LOCKONFAULT without VM_LOCKED";
+        if (r->name && r->file)
+            return "region: a file mapping with an anonymous name";
     }
+    uint64_t locked = 0, exec = 0;
+    for (struct region *r = s->first; r; r = r->next) {
+        uint64_t pages = (r->end - r->start) >> PAGE_SHIFT;
+        if (r->flags & VM_LOCKED)
+            locked += pages;
+        if ((r->flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+            exec += pages;
+    }
+    if (locked != s->locked_vm)
+        return "space: locked_vm does not match its locked regions";
+    if (exec != s->exec_vm)
+        return "space: exec_vm does not match its executable regions";
     return NULL;
 }
 

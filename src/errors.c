@@ -1,6 +1,8 @@
 /* errors.c - version and errno names, from the one table in guestmm.h. */
 #include "internal.h"
 
+#include <limits.h>
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -11,8 +13,9 @@ const char *gmm_version(void)
 
 const char *gmm_strerror(int err)
 {
+    /* -INT_MIN overflows: no errno is that large, so it is unknown. */
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? 0 : -err;
     switch (err) {
 #define XX(name, value, msg) case value: return msg;
         GMM_ERRNO_MAP(XX)
@@ -23,8 +26,9 @@ const char *gmm_strerror(int err)
 
 const char *gmm_errname(int err)
 {
+    /* -INT_MIN overflows: no errno is that large, so it is unknown. */
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? 0 : -err;
     switch (err) {
 #define XX(name, value, msg) case value: return #name;
         GMM_ERRNO_MAP(XX)

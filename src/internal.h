@@ -77,6 +77,8 @@ enum {
     VM_MAYEXEC = 0x40,
     VM_MAYSHARE = 0x80,
     VM_GROWSDOWN = 0x100,
+    VM_MAYBE_GUARD = 0x800, /* MADV_GUARD_INSTALL was used (smaps "gu"); sticky */
+    VM_MERGEABLE = 0x1000,  /* MADV_MERGEABLE (KSM; Linux bit 31, smaps "mg") */
     VM_LOCKED = 0x2000,
     VM_SEQ_READ = 0x8000,
     VM_RAND_READ = 0x10000,
@@ -93,6 +95,10 @@ enum {
     VM_PKEY_EXEC = 0x80000000u, /* the execute-only protection key */
 };
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+/* Linux's VM_STICKY: ignored when deciding a merge, kept by the merged
+ * region when either side had it. */
+#define VM_STICKY VM_MAYBE_GUARD
+#define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
 
 /* ---- frames ---- */
 typedef uint32_t frame_t;
@@ -113,6 +119,10 @@ typedef uint64_t pte_t;
 #define PTE_FRAME_SHIFT 12
 #define pte_frame(p) ((frame_t)((p) >> PTE_FRAME_SHIFT))
 #define pte_make(f) (((pte_t)(f) << PTE_FRAME_SHIFT) | PTE_PRESENT)
+/* In a space's page table: a guard marker (MADV_GUARD_INSTALL), no frame,
+ * not present; any access faults with SIGSEGV/SEGV_MAPERR.  Zapping pages
+ * (MADV_DONTNEED) keeps it, unmapping the range removes it. */
+#define PTE_GUARD ((pte_t)4)
 
 #define PT_BITS 9
 #define PT_ENTRIES (1u << PT_BITS)
@@ -186,6 +196,9 @@ struct region {
     uint32_t flags;   /* VM_* */
     uint64_t pgoff;   /* page offset into obj, or start>>12 for private anon */
     uint64_t anon;    /* anon_vma identity: 0 until the first write fault */
+    bool anon_forked; /* anon came with the region from a fork parent (Linux: a
+                         multi-entry anon_vma_chain): it is never handed to a
+                         neighbour, so no merge with one that lacks it */
     struct gmm_object *obj;
     struct gmm_fileref *file;              /* file mappings: the handle mapped */
     struct region *obj_next, *obj_prev;    /* obj->rmap */
@@ -236,9 +249,17 @@ struct gmm_space {
     bool execute_only; /* PROT_EXEC alone is execute-only (protection keys) */
 
     uint64_t total_vm, data_vm, stack_vm; /* pages */
+    uint64_t locked_vm;                   /* pages of VM_LOCKED regions */
     uint64_t rlim_as, rlim_data, rlim_stack, rlim_memlock; /* soft limits, bytes */
     uint64_t rlim_max_as, rlim_max_data, rlim_max_stack, rlim_max_memlock; /* hard */
     uint64_t rss;                         /* pages with a real frame */
+    uint64_t exec_vm;                     /* pages: VmExe + VmLib */
+    uint64_t hiwater_vm, hiwater_rss;     /* peaks of total_vm and rss: VmPeak, VmHWM */
+    uint32_t def_flags;                   /* Linux mm->def_flags: VM_LOCKED (and
+                                             VM_LOCKONFAULT) after mlockall(MCL_FUTURE) */
+    gmm_addr start_stack;                 /* the region holding it is "[stack]" */
+    gmm_addr start_code, end_code;        /* the program's text: VmExe */
+    struct vma_policy pol;                /* set_mempolicy(): the task's policy */
 
     struct pagetable pt;
     struct tlb_entry tlb[TLB_SIZE];
@@ -325,6 +346,9 @@ GMM_HIDDEN struct region *vma_merge_neighbours(gmm_space *s, struct region *r, b
 /* Pages counted in total_vm / data_vm for a region's flags. */
 GMM_HIDDEN void vma_account(gmm_space *s, uint32_t flags, int64_t pages);
 GMM_HIDDEN bool vma_is_data(uint32_t flags);
+/* Linux may_expand_vm(): may pages more of a region with flags be mapped
+ * under RLIMIT_AS and RLIMIT_DATA (with its soft-limit-0 quirk)? */
+GMM_HIDDEN bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages);
 
 /* ---- access.c ---- */
 GMM_HIDDEN void tlb_flush_all(gmm_space *s);
@@ -333,6 +357,11 @@ GMM_HIDDEN void tlb_flush_range(gmm_space *s, gmm_addr start, gmm_addr end);
  * holds the space lock); false when the access is not allowed or memory
  * ran out. */
 GMM_HIDDEN bool space_fault_in(gmm_space *s, gmm_addr addr, int access);
+/* The same, as get_user_pages reports it: 0, -GMM_EFAULT (the access
+ * faults: SIGSEGV or SIGBUS) or -GMM_ENOMEM. */
+GMM_HIDDEN int space_fault(gmm_space *s, gmm_addr addr, int access);
+/* Linux anon_vma_prepare(): gives private region r its anon identity. */
+GMM_HIDDEN void anon_prepare(gmm_space *s, struct region *r);
 /* Drops cached translations of [start, end) and tells the host. */
 GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 
@@ -360,6 +389,24 @@ GMM_HIDDEN void object_mark_dirty(struct gmm_object *o, uint64_t idx);
  * first -errno of the write callback. */
 GMM_HIDDEN int object_writeback(gmm_system *sys, struct gmm_object *o, uint64_t first_page,
                                 uint64_t npages, bool sync);
+
+/* ---- sys_mlock.c ---- */
+/* Linux __mm_populate(): faults in the pages of [start, end) region by
+ * region, as mlock and MAP_POPULATE do: regions with VM_LOCKONFAULT are
+ * skipped, private writable ones take write faults.  0, or the first
+ * failure (-GMM_EFAULT, -GMM_ENOMEM); with ignore_errors a failure moves
+ * on to the next region and 0 is returned. */
+GMM_HIDDEN int space_populate(gmm_space *s, gmm_addr start, gmm_addr end, bool ignore_errors);
+/* can_do_mlock(): the space (an unprivileged process) may lock memory
+ * unless its RLIMIT_MEMLOCK is 0. */
+GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
+/* mlock_future_ok(): may len bytes with flags be added, locked if flags
+ * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
+GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
+
+/* ---- maps.c ---- */
+/* The maps line of region r into buf (snprintf semantics). */
+GMM_HIDDEN size_t maps_region_line(gmm_space *s, const struct region *r, char *buf, size_t cap);
 
 /* Region flags for prot in space s (Linux calc_vm_prot_bits with the
  * execute-only pkey when prot is exactly PROT_EXEC). */

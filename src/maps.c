@@ -36,13 +36,28 @@ static unsigned dev_minor(uint64_t dev)
     return (unsigned)((dev & 0xff) | ((dev >> 12) & ~(uint64_t)0xff));
 }
 
-static const char *region_name(gmm_space *s, const struct region *r)
+/* Linux get_vma_name(); tmp holds a PR_SET_VMA_ANON_NAME name. */
+static const char *region_name(gmm_space *s, const struct region *r, char *tmp, size_t n)
 {
-    if (r->obj)
-        return r->obj->kind == OBJ_FILE ? r->obj->path : "/dev/zero (deleted)";
+    if (r->obj) {
+        if (r->obj->kind == OBJ_FILE)
+            return r->obj->path;
+        if (r->name) {
+            snprintf(tmp, n, "[anon_shmem:%s]", r->name->str);
+            return tmp;
+        }
+        return "/dev/zero (deleted)";
+    }
     /* vma_is_initial_heap() */
     if (r->start < s->brk && r->end > s->start_brk)
         return "[heap]";
+    /* vma_is_initial_stack() */
+    if (r->start <= s->start_stack && r->end >= s->start_stack)
+        return "[stack]";
+    if (r->name) {
+        snprintf(tmp, n, "[anon:%s]", r->name->str);
+        return tmp;
+    }
     return NULL;
 }
 
@@ -62,7 +77,8 @@ static void show_region(gmm_space *s, const struct region *r, struct out *o)
                      (unsigned long long)off, dev_major(dev), dev_minor(dev),
                      (unsigned long long)ino);
     put(o, line, (size_t)n);
-    const char *name = region_name(s, r);
+    char tmp[128];
+    const char *name = region_name(s, r, tmp, sizeof(tmp));
     if (name) {
         static const char spaces[] = "                                                                        ";
         if (n < MAPS_NAME_COLUMN)
@@ -77,6 +93,13 @@ static void show_region(gmm_space *s, const struct region *r, struct out *o)
         }
     }
     put(o, "\n", 1);
+}
+
+size_t maps_region_line(gmm_space *s, const struct region *r, char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0};
+    show_region(s, r, &o);
+    return o.len;
 }
 
 size_t gmm_space_maps(gmm_space *s, char *buf, size_t cap)

@@ -227,6 +227,12 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     child->rlim_max_memlock = parent->rlim_max_memlock;
     child->max_map_count = parent->max_map_count;
     child->execute_only = parent->execute_only;
+    /* The task's memory policy is inherited; mm->def_flags (MCL_FUTURE)
+     * is not.  The text and stack addresses come with the copied mm. */
+    child->pol = parent->pol;
+    child->start_stack = parent->start_stack;
+    child->start_code = parent->start_code;
+    child->end_code = parent->end_code;
     struct fork_ctx c = {child, false};
     for (struct region *r = parent->first; r && !c.failed; r = r->next) {
         if (r->flags & VM_DONTCOPY)
@@ -237,13 +243,22 @@ gmm_space *gmm_space_fork(gmm_space *parent)
             break;
         }
         *q = *r;
-        q->flags &= ~(uint32_t)VM_LOCKED;
+        q->flags &= ~(uint32_t)VM_LOCKED_MASK;
+        /* dup_mmap()/anon_vma_fork(): a child region that inherits an
+         * anon_vma gets its own one, chained to the parent's, so pieces
+         * split in the parent no longer share one; VM_WIPEONFORK starts
+         * with none. */
+        q->anon_forked = q->anon && !(r->flags & VM_WIPEONFORK);
+        q->anon = q->anon_forked ? __atomic_add_fetch(&parent->sys->next_anon, 1, __ATOMIC_RELAXED) : 0;
         vma_get_refs(child, q);
         region_insert(child, q);
         vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
         if (!(r->flags & VM_WIPEONFORK))
             pt_walk(&parent->pt, r->start >> PAGE_SHIFT, r->end >> PAGE_SHIFT, fork_pte, &c);
     }
+    /* dup_mm(): the child's peaks start at what it has. */
+    child->hiwater_vm = child->total_vm;
+    child->hiwater_rss = child->rss;
     /* Private frames are now shared: stores must fault to copy them. */
     tlb_flush_all(parent);
     space_unlock(parent);

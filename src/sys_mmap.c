@@ -58,19 +58,28 @@ static int64_t unmapped_area_topdown(gmm_space *s, gmm_addr addr, uint64_t len, 
     return unmapped_area_bottomup(s, addr, len, flags);
 }
 
-/* Private anonymous mappings whose length is a multiple of 2 MiB, with no
- * hint, are placed 2 MiB-aligned on x86-64 (THP alignment): Linux searches
- * for len + 2 MiB and takes the highest aligned start inside. */
-static int64_t thp_unmapped_area(gmm_space *s, uint64_t len, int flags)
+/* __thp_get_unmapped_area(): on x86-64, a mapping that covers a whole
+ * 2 MiB-aligned stretch of its object (offset off) is placed so that its
+ * address and offset agree modulo 2 MiB: Linux searches for len + 2 MiB and
+ * takes the highest suitable start inside.  A hint that fits len + 2 MiB is
+ * kept.  0 when it does not apply or the padded search fails (the caller
+ * then searches for len). */
+static int64_t thp_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, uint64_t off,
+                                 int flags)
 {
-    if (len + PMD_SIZE >= len) {
-        int64_t a = unmapped_area_topdown(s, 0, len + PMD_SIZE, flags);
-        if (a >= 0) {
-            gmm_addr off_sub = (0 - (gmm_addr)a) & (PMD_SIZE - 1);
-            return off_sub ? a + (int64_t)off_sub : a + (int64_t)PMD_SIZE;
-        }
-    }
-    return unmapped_area_topdown(s, 0, len, flags);
+    uint64_t off_end = off + len, off_align = (off + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
+    if (s->abi != GMM_ABI_X86_64 || off_end <= off_align || off_end - off_align < PMD_SIZE)
+        return 0;
+    uint64_t len_pad = len + PMD_SIZE;
+    if (len_pad < len || off + len_pad < off)
+        return 0;
+    int64_t a = unmapped_area_topdown(s, addr, len_pad, flags);
+    if (a < 0)
+        return 0;
+    if ((gmm_addr)a == addr)
+        return a;
+    gmm_addr off_sub = (off - (gmm_addr)a) & (PMD_SIZE - 1);
+    return off_sub ? a + (int64_t)off_sub : a + (int64_t)PMD_SIZE;
 }
 
 /* The checks __get_unmapped_area() ends with, for a chosen address. */
@@ -88,8 +97,8 @@ static int64_t fixed_area_check(gmm_space *s, gmm_addr a, uint64_t len)
 }
 
 /* __get_unmapped_area(). */
-static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, int flags,
-                                 bool file)
+static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, uint64_t pgoff,
+                                 int flags, bool file)
 {
     int64_t a;
     if (len > s->task_size)
@@ -100,13 +109,20 @@ static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, int 
      * otherwise come back as a negative "errno". */
     if ((flags & GMM_MAP_FIXED) && addr > s->task_size - len)
         return -GMM_ENOMEM;
-    /* Files are placed as on a filesystem without THP alignment. */
-    if (!file && !(flags & GMM_MAP_SHARED) && s->abi == GMM_ABI_X86_64 && !addr &&
-        !(flags & GMM_MAP_FIXED) && (len & (PMD_SIZE - 1)) == 0)
-        a = thp_unmapped_area(s, len, flags);
-    else if (flags & GMM_MAP_FIXED)
+    if (flags & GMM_MAP_FIXED)
         return fixed_area_check(s, addr, len); /* any 64-bit value: checked, not searched */
-    else
+    a = 0;
+    if (file) {
+        /* Regular files are placed as ext4 and xfs place them
+         * (thp_get_unmapped_area), whatever the hint. */
+        a = thp_unmapped_area(s, addr, len, pgoff << PAGE_SHIFT, flags);
+    } else if (!(flags & GMM_MAP_SHARED) && !addr && (len & (PMD_SIZE - 1)) == 0) {
+        /* Private anonymous memory with no hint and a 2 MiB-multiple
+         * length ("larger anonymous mappings are THP aligned"); the
+         * offset of anonymous memory counts as 0. */
+        a = thp_unmapped_area(s, 0, len, 0, flags);
+    }
+    if (!a)
         a = unmapped_area_topdown(s, addr, len, flags);
     if (a < 0)
         return a;
@@ -119,9 +135,31 @@ static bool may_expand_vm(gmm_space *s, uint32_t flags, uint64_t pages)
 {
     if (s->total_vm + pages > s->rlim_as >> PAGE_SHIFT)
         return false;
-    if (vma_is_data(flags) && s->data_vm + pages > s->rlim_data >> PAGE_SHIFT)
+    if (vma_is_data(flags) && s->data_vm + pages > s->rlim_data >> PAGE_SHIFT) {
+        /* Linux's "Workaround for Valgrind": with a soft RLIMIT_DATA of 0
+         * the hard limit applies (checked natively on 6.18). */
+        if (s->rlim_data == 0 && s->data_vm + pages <= s->rlim_max_data >> PAGE_SHIFT)
+            return true;
         return false;
+    }
     return true;
+}
+
+/* do_mmap()'s MAP_LOCKED checks, after MAP_FIXED_NOREPLACE and before the
+ * type checks: can_do_mlock() (a zero soft RLIMIT_MEMLOCK without
+ * CAP_IPC_LOCK: EPERM) and mlock_future_ok() (locked_vm plus the whole new
+ * length, even the part replacing locked pages, within the limit, else
+ * EAGAIN).  The space is an unprivileged process (checked natively on 6.18
+ * as uid 65534 with the default 8 MiB limit). */
+static int mlock_future_check(gmm_space *s, int flags, uint64_t len)
+{
+    if (!(flags & GMM_MAP_LOCKED))
+        return 0;
+    if (s->rlim_memlock == 0)
+        return -GMM_EPERM;
+    if (s->locked_vm + (len >> PAGE_SHIFT) > s->rlim_memlock >> PAGE_SHIFT)
+        return -GMM_EAGAIN;
+    return 0;
 }
 
 static uint64_t pages_mapped_in(gmm_space *s, gmm_addr start, gmm_addr end)
@@ -196,21 +234,22 @@ static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t v
             gmm_free(obj);
         return -GMM_ENOMEM;
     }
-    /* A new file object is unreferenced until attached below. */
-    if (vma_unmap(s, addr, end)) {
-        region_free(r);
-        if (obj && obj->kind == OBJ_SHMEM)
-            gmm_free(obj);
-        return -GMM_ENOMEM;
-    }
     r->start = addr;
     r->end = end;
     r->flags = vm_flags;
     r->pgoff = pgoff;
     r->file = file;
     r->obj = obj;
+    /* Attach before unmapping what is there: a MAP_FIXED over the last
+     * mapping of the same file must not free its page cache. */
     if (obj)
         object_attach(s->sys, obj, r);
+    if (vma_unmap(s, addr, end)) {
+        if (obj)
+            object_detach(s->sys, obj, r);
+        region_free(r);
+        return -GMM_ENOMEM;
+    }
     region_insert(s, r);
     vma_account(s, vm_flags, (int64_t)pages);
     vma_merge_neighbours(s, r, true, true);
@@ -260,7 +299,7 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
     uint32_t vm_flags = space_prot_bits(s, prot) | calc_vm_flag_bits(flags) | VM_MAYREAD |
                         VM_MAYWRITE | VM_MAYEXEC;
     bool is_file = file || file_err;
-    int64_t a = get_unmapped_area(s, addr, len, flags, is_file);
+    int64_t a = get_unmapped_area(s, addr, len, pgoff, flags, is_file);
     if (a < 0)
         return a;
     addr = (gmm_addr)a;
@@ -270,6 +309,9 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
         if (r && r->start < addr + len)
             return -GMM_EEXIST;
     }
+    int err = mlock_future_check(s, flags, len);
+    if (err)
+        return err;
 
     if (is_file) {
         /* file_mmap_ok(): the range must fit in a file's offsets. */
@@ -367,7 +409,7 @@ static int64_t hugetlb_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int flags
     /* hugetlb_get_unmapped_area(): a fixed address must be huge-aligned. */
     if ((flags & GMM_MAP_FIXED) && len <= s->task_size && (addr & hmask))
         return -GMM_EINVAL;
-    int64_t a = get_unmapped_area(s, addr, len, flags, true);
+    int64_t a = get_unmapped_area(s, addr, len, 0, flags, true);
     if (a < 0)
         return a;
     if (flags & GMM_MAP_FIXED_NOREPLACE) {
@@ -375,6 +417,9 @@ static int64_t hugetlb_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int flags
         if (r && r->start < (gmm_addr)a + len)
             return -GMM_EEXIST;
     }
+    int err = mlock_future_check(s, flags, len);
+    if (err)
+        return err;
     switch (flags & GMM_MAP_TYPE) {
     case GMM_MAP_SHARED:
         flags &= LEGACY_MAP_MASK;

@@ -13,9 +13,11 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
         return 0;
     uint64_t pages = (end - start) >> PAGE_SHIFT;
     if (newflags & VM_WRITE) {
-        /* Check space limits when the area turns into data. */
-        if (vma_is_data(newflags) && !vma_is_data(oldflags) &&
-            s->data_vm + pages > s->rlim_data >> PAGE_SHIFT)
+        /* Check space limits when the area turns into data.  Linux asks
+         * !may_expand_vm(new) && may_expand_vm(old): so the soft-0
+         * RLIMIT_DATA workaround applies, and nothing is refused when
+         * RLIMIT_AS already fails both (verified natively). */
+        if (!vma_may_expand(s, newflags, pages) && vma_may_expand(s, oldflags, pages))
             return -GMM_ENOMEM;
         if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE)))
             newflags |= VM_ACCOUNT;

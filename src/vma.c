@@ -13,6 +13,18 @@ static inline bool anon_compatible(uint64_t a, uint64_t b)
     return !a || !b || a == b;
 }
 
+/* Linux is_mergeable_anon_vma(): equal anon_vmas merge; when one side has
+ * none it would take the other's, which Linux refuses when that one was
+ * inherited from a fork parent (vma_had_uncowed_parents()). */
+static inline bool anon_mergeable(const struct region *a, const struct region *b)
+{
+    if (a->anon == b->anon)
+        return true;
+    if (a->anon && b->anon)
+        return false;
+    return !(a->anon ? a->anon_forked : b->anon_forked);
+}
+
 static inline uint64_t region_pages(const struct region *r)
 {
     return (r->end - r->start) >> PAGE_SHIFT;
@@ -30,8 +42,9 @@ static bool policies_equal(const struct vma_policy *a, const struct vma_policy *
 
 bool vma_mergeable(const struct region *a, const struct region *b)
 {
-    return a->end == b->start && a->flags == b->flags && a->obj == b->obj && a->file == b->file &&
-           a->pgoff + region_pages(a) == b->pgoff && anon_compatible(a->anon, b->anon) &&
+    return a->end == b->start && ((a->flags ^ b->flags) & ~(uint32_t)VM_STICKY) == 0 &&
+           a->obj == b->obj && a->file == b->file &&
+           a->pgoff + region_pages(a) == b->pgoff && anon_mergeable(a, b) &&
            policies_equal(&a->pol, &b->pol) && names_equal(a->name, b->name);
 }
 
@@ -40,13 +53,34 @@ bool vma_is_data(uint32_t flags)
     return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
 }
 
+bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages)
+{
+    if (s->total_vm + pages > s->rlim_as >> PAGE_SHIFT)
+        return false;
+    if (vma_is_data(flags) && s->data_vm + pages > s->rlim_data >> PAGE_SHIFT)
+        /* "Workaround for Valgrind": a soft limit of 0 lets data grow up
+         * to the hard limit. */
+        return s->rlim_data == 0 && s->data_vm + pages <= s->rlim_max_data >> PAGE_SHIFT;
+    return true;
+}
+
 void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
 {
+    /* update_hiwater_vm(): VmPeak is sampled before memory goes away. */
+    if (pages < 0 && s->hiwater_vm < s->total_vm)
+        s->hiwater_vm = s->total_vm;
     s->total_vm += (uint64_t)pages;
+    /* vm_stat_account(): exec_vm counts VM_EXEC without VM_WRITE or
+     * VM_STACK (VmExe + VmLib). */
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        s->exec_vm += (uint64_t)pages;
     if (vma_is_data(flags))
         s->data_vm += (uint64_t)pages;
     if (flags & VM_GROWSDOWN)
         s->stack_vm += (uint64_t)pages;
+    /* mm->locked_vm, which RLIMIT_MEMLOCK limits (mlock_future_ok()). */
+    if (flags & VM_LOCKED)
+        s->locked_vm += (uint64_t)pages;
 }
 
 struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, struct region *q)
@@ -129,6 +163,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* prev grows over [start, end); r keeps the rest. */
         struct region *p = r->prev;
         p->end = end;
+        p->flags |= probe.flags & VM_STICKY;
         if (!p->anon)
             p->anon = r->anon;
         r->start = end;
@@ -142,6 +177,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         struct region *n = r->next;
         n->start = start;
         n->pgoff = probe.pgoff;
+        n->flags |= probe.flags & VM_STICKY;
         if (!n->anon)
             n->anon = r->anon;
         r->end = start;
@@ -186,6 +222,9 @@ static void zap_one(void *ctx, uint64_t pn, pte_t pte)
 
 void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end)
 {
+    /* update_hiwater_rss(): VmHWM is sampled before pages go away. */
+    if (s->hiwater_rss < s->rss)
+        s->hiwater_rss = s->rss;
     space_invalidate(s, start, end);
     pt_clear_range(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, zap_one, s);
 }
@@ -242,6 +281,7 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
         n = NULL;
     if (p) {
         p->end = r->end;
+        p->flags |= r->flags & VM_STICKY;
         if (!p->anon)
             p->anon = r->anon;
         vma_put_refs(s, r);
@@ -252,6 +292,7 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
     }
     if (n) {
         r->end = n->end;
+        r->flags |= n->flags & VM_STICKY;
         if (!r->anon)
             r->anon = n->anon;
         vma_put_refs(s, n);

@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,14 +39,23 @@
 #define MAX_OPS 4000
 #define MAX_TEXT (1 << 20)
 
-enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_WRITE, OP_READ };
+enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_WRITE, OP_READ, OP_FTRUNCATE, OP_PWRITE };
+
+/* File mappings: the child maps a real file (opened read-write and
+ * read-only); the library maps an identical copy through callbacks that
+ * pread/pwrite it, under the first file's identity (dev, inode, path) so
+ * that maps lines compare.  Guest fds as the ops name them: */
+enum { FD_RW = 100, FD_RO = 101, FD_BAD = 999 };
+#define FILE_PAGES 6
+#define FILE_SIZE (FILE_PAGES * PG + 123)
 enum { BASE_ABS, BASE_W1, BASE_W2, BASE_RESULT, BASE_BRK };
 
 struct op {
     int32_t kind, base;
     int32_t ref; /* BASE_RESULT: index of an earlier mmap */
     int32_t prot, flags;
-    uint32_t n;  /* bytes for OP_READ/OP_WRITE */
+    int32_t fd; /* OP_MMAP: -1, FD_RW, FD_RO or FD_BAD */
+    uint32_t n;  /* bytes for OP_READ/OP_WRITE/OP_PWRITE */
     uint64_t off, len, pgoff;
     uint8_t val;
 };
@@ -178,8 +188,12 @@ static uint64_t start_brk_of_self(void)
     return p ? strtoull(p, NULL, 10) : 0;
 }
 
-static int run_child(int in, int out)
+static int run_child(int in, int out, const char *path)
 {
+    int fd_rw = (int)raw(SYS_open, (long)path, O_RDWR, 0, 0, 0, 0);
+    int fd_ro = (int)raw(SYS_open, (long)path, O_RDONLY, 0, 0, 0, 0);
+    if (fd_rw < 0 || fd_ro < 0)
+        return 2;
     uint32_t nops;
     if (read_all(in, &nops, sizeof(nops)) || nops > MAX_OPS ||
         read_all(in, child_ops, nops * sizeof(struct op)))
@@ -203,8 +217,17 @@ static int run_child(int in, int out)
         uint64_t addr = op_addr(o, a1, h.start_brk, child_results);
         struct record rec = {0};
         switch (o->kind) {
-        case OP_MMAP:
-            rec.ret = raw(SYS_mmap, (long)addr, (long)o->len, o->prot, o->flags, -1, (long)o->pgoff);
+        case OP_MMAP: {
+            int fd = o->fd == FD_RW ? fd_rw : o->fd == FD_RO ? fd_ro : o->fd;
+            rec.ret = raw(SYS_mmap, (long)addr, (long)o->len, o->prot, o->flags, fd, (long)o->pgoff);
+            break;
+        }
+        case OP_FTRUNCATE:
+            rec.ret = raw(SYS_ftruncate, fd_rw, (long)o->len, 0, 0, 0, 0);
+            break;
+        case OP_PWRITE:
+            memset(child_data, o->val, o->n);
+            rec.ret = raw(SYS_pwrite64, fd_rw, (long)child_data, o->n, (long)o->off, 0, 0);
             break;
         case OP_MUNMAP:
             rec.ret = raw(SYS_munmap, (long)addr, (long)o->len, 0, 0, 0, 0);
@@ -233,7 +256,11 @@ static int run_child(int in, int out)
         }
         child_results[i] = rec.ret;
         read_maps(maps);
-        rec.maps_len = (uint32_t)filter_windows(child_text, child_filtered, a1);
+        /* GMM_NATIVE_FULL_MAPS=1: send all lines, for a mismatch report. */
+        if (getenv("GMM_NATIVE_FULL_MAPS"))
+            rec.maps_len = (uint32_t)strlen(strcpy(child_filtered, child_text));
+        else
+            rec.maps_len = (uint32_t)filter_windows(child_text, child_filtered, a1);
         if (write_all(out, &rec, sizeof(rec)) ||
             write_all(out, child_filtered, rec.maps_len) ||
             write_all(out, child_data, rec.data_len))
@@ -330,9 +357,17 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
             for (int k = 0; k < 8; k++)
                 if (chance(6))
                     o->flags |= extra[k];
-            if (chance(1))
-                o->flags &= ~GMM_MAP_ANONYMOUS; /* fd -1: EBADF */
-            if (chance(2))
+            o->fd = -1;
+            if (chance(30)) {
+                /* A file mapping. */
+                o->flags &= ~GMM_MAP_ANONYMOUS;
+                unsigned f = (unsigned)below(100);
+                o->fd = f < 70 ? FD_RW : f < 95 ? FD_RO : FD_BAD;
+                if ((o->flags & GMM_MAP_TYPE) == GMM_MAP_DROPPABLE)
+                    o->flags = (o->flags & ~GMM_MAP_TYPE) | GMM_MAP_PRIVATE;
+                o->pgoff = chance(3) ? 1 + below(PG - 1) : below(FILE_PAGES + 3) * PG;
+            }
+            if (chance(2) && o->fd < 0)
                 o->pgoff = chance(50) ? 1 : PG * (1 + below(4));
             unsigned where = (unsigned)below(100);
             if (where < 15) {
@@ -383,6 +418,13 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
                 o->off = (uint64_t)-(int64_t)(1 + below(3 * PG));
             else
                 o->off = below(W1_SIZE + 64 * PG);
+        } else if (pick < 86) {
+            /* The file changes behind the mappings. */
+            o->kind = chance(50) ? OP_FTRUNCATE : OP_PWRITE;
+            o->len = chance(20) ? below(FILE_PAGES + 4) * PG : below((FILE_PAGES + 4) * PG);
+            o->off = below((FILE_PAGES + 2) * PG);
+            o->n = 1 + (uint32_t)below(64);
+            o->val = (uint8_t)(1 + below(255));
         } else {
             o->kind = chance(55) ? OP_WRITE : OP_READ;
             o->n = 1 + (uint32_t)below(64);
@@ -400,7 +442,8 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
 
 static const char *op_name(int kind)
 {
-    static const char *names[] = {"mmap", "munmap", "mprotect", "brk", "write", "read"};
+    static const char *names[] = {"mmap",  "munmap", "mprotect",  "brk",
+                                  "write", "read",   "ftruncate", "pwrite"};
     return names[kind];
 }
 
@@ -494,7 +537,7 @@ static bool host_has_pkeys(void)
 }
 
 /* Runs ops natively in a child and returns the child's output stream. */
-static char *run_native(const struct op *ops, uint32_t nops, size_t *out_len)
+static char *run_native(const struct op *ops, uint32_t nops, const char *path, size_t *out_len)
 {
     int to_child[2], from_child[2];
     assert_int_equal(pipe(to_child), 0);
@@ -512,7 +555,7 @@ static char *run_native(const struct op *ops, uint32_t nops, size_t *out_len)
         char in[16], out[16];
         snprintf(in, sizeof(in), "%d", to_child[0]);
         snprintf(out, sizeof(out), "%d", from_child[1]);
-        execl(self_exe, self_exe, "--native-child", in, out, (char *)NULL);
+        execl(self_exe, self_exe, "--native-child", in, out, path, (char *)NULL);
         _exit(127);
     }
     close(to_child[0]);
@@ -548,6 +591,97 @@ static void describe(char *buf, size_t cap, const struct op *o, uint64_t addr)
 }
 
 static long total_ops;
+static long file_maps_ok, file_bytes_read, truncations; /* what the runs covered */
+
+/* ---- the files of the file mappings ---- */
+
+struct files {
+    char native_path[64], lib_path[64];
+    int fd_rw, fd_ro; /* the library's copy */
+    uint64_t dev, ino; /* the native file's identity */
+};
+
+static void fill_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static uint8_t buf[FILE_SIZE];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)('a' + i / PG + i % 7);
+    assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+    close(fd);
+}
+
+static void files_open(struct files *f)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(f->native_path, sizeof(f->native_path), "%s/gmm-native-%d", dir, (int)getpid());
+    snprintf(f->lib_path, sizeof(f->lib_path), "%s/gmm-lib-%d", dir, (int)getpid());
+    fill_file(f->native_path);
+    fill_file(f->lib_path);
+    struct stat st;
+    assert_int_equal(stat(f->native_path, &st), 0);
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->fd_rw = open(f->lib_path, O_RDWR);
+    f->fd_ro = open(f->lib_path, O_RDONLY);
+    assert_true(f->fd_rw >= 0 && f->fd_ro >= 0);
+}
+
+static int64_t file_pread(void *h, uint64_t off, void *buf, size_t len)
+{
+    ssize_t n = pread(*(int *)h, buf, len, (off_t)off);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t file_pwrite(void *h, uint64_t off, const void *buf, size_t len)
+{
+    ssize_t n = pwrite(*(int *)h, buf, len, (off_t)off);
+    return n < 0 ? -errno : n;
+}
+
+static int64_t file_size(void *h)
+{
+    struct stat st;
+    return fstat(*(int *)h, &st) ? -errno : (int64_t)st.st_size;
+}
+
+static const gmm_file_ops file_ops = {file_pread, file_pwrite, file_size, NULL};
+
+static int files_get(void *user, int fd, gmm_file *out)
+{
+    struct files *f = user;
+    if (fd != FD_RW && fd != FD_RO)
+        return -GMM_EBADF;
+    out->ops = &file_ops;
+    out->handle = fd == FD_RW ? &f->fd_rw : &f->fd_ro;
+    out->dev = f->dev;
+    out->ino = f->ino;
+    out->readable = 1;
+    out->writable = fd == FD_RW;
+    out->path = f->native_path;
+    return 0;
+}
+
+static void files_compare_and_close(struct files *f, uint64_t seed)
+{
+    static uint8_t a[64 * PG], b[64 * PG];
+    int fa = open(f->native_path, O_RDONLY);
+    ssize_t na = read(fa, a, sizeof(a));
+    ssize_t nb = pread(f->fd_rw, b, sizeof(b), 0);
+    close(fa);
+    if (na != nb || memcmp(a, b, (size_t)na) != 0) {
+        ssize_t i = 0;
+        while (i < na && i < nb && a[i] == b[i])
+            i++;
+        fail_msg("seed %llu: file contents differ (Linux %zd bytes, libguestmm %zd), first at %zd",
+                 (unsigned long long)seed, na, nb, i);
+    }
+    close(f->fd_rw);
+    close(f->fd_ro);
+    unlink(f->native_path);
+    unlink(f->lib_path);
+}
 
 /* cmocka truncates long messages: print the whole story first. */
 #define FAIL_LONG(...)                                                                 \
@@ -561,7 +695,9 @@ static void compare_run(uint64_t seed, uint32_t nops)
     static struct op ops[MAX_OPS];
     gen_ops(ops, (int)nops, seed);
     size_t len;
-    char *stream = run_native(ops, nops, &len);
+    struct files files;
+    files_open(&files);
+    char *stream = run_native(ops, nops, files.native_path, &len);
     size_t pos = 0;
     struct header h;
     assert_true(len >= sizeof(h));
@@ -572,9 +708,13 @@ static void compare_run(uint64_t seed, uint32_t nops)
     pos += h.maps_len;
     uint64_t a1 = (h.start_brk + PG - 1) & ~(PG - 1);
 
-    gmm_system *sys = new_system(NULL);
+    gmm_host host = {.user = &files, .get_file = files_get};
+    gmm_system *sys = gmm_system_create(&host);
+    assert_non_null(sys);
     gmm_space *s = new_space(sys, GMM_ABI_X86_64);
     gmm_space_set_execute_only(s, host_has_pkeys());
+    /* The child runs as root: CAP_IPC_LOCK lifts RLIMIT_MEMLOCK natively. */
+    assert_int_equal(gmm_space_setrlimit(s, GMM_RLIMIT_MEMLOCK, GMM_RLIM_INFINITY, GMM_RLIM_INFINITY), 0);
     mirror_layout(s, snapshot, a1);
     assert_int_equal(gmm_space_init_brk(s, h.start_brk), 0);
     assert_int_equal(gmm_sys_brk(s, h.brk), (int64_t)h.brk);
@@ -594,6 +734,11 @@ static void compare_run(uint64_t seed, uint32_t nops)
         memcpy(native_maps, stream + pos, rec.maps_len);
         native_maps[rec.maps_len] = 0;
         pos += rec.maps_len;
+        static char native_full[MAX_TEXT];
+        if (getenv("GMM_NATIVE_FULL_MAPS")) {
+            strcpy(native_full, native_maps);
+            filter_windows(native_full, native_maps, a1);
+        }
         const uint8_t *native_data = (const uint8_t *)stream + pos;
         pos += rec.data_len;
 
@@ -602,7 +747,7 @@ static void compare_run(uint64_t seed, uint32_t nops)
         uint32_t data_len = 0;
         switch (o->kind) {
         case OP_MMAP:
-            ret = gmm_sys_mmap(s, addr, o->len, o->prot, o->flags, -1, o->pgoff);
+            ret = gmm_sys_mmap(s, addr, o->len, o->prot, o->flags, o->fd, o->pgoff);
             break;
         case OP_MUNMAP:
             ret = gmm_sys_munmap(s, addr, o->len);
@@ -621,6 +766,21 @@ static void compare_run(uint64_t seed, uint32_t nops)
                 ret = o->n;
             break;
         }
+        case OP_FTRUNCATE:
+            ret = ftruncate(files.fd_rw, (off_t)o->len) ? -errno : 0;
+            if (ret == 0)
+                gmm_file_resized(sys, files.dev, files.ino, o->len);
+            break;
+        case OP_PWRITE: {
+            uint8_t bytes[64];
+            memset(bytes, o->val, o->n);
+            ret = pwrite(files.fd_rw, bytes, o->n, (off_t)o->off);
+            if (ret < 0)
+                ret = -errno;
+            else
+                gmm_file_written(sys, files.dev, files.ino, o->off, bytes, (size_t)ret);
+            break;
+        }
         case OP_READ:
             ret = gmm_read(s, addr, lib_data, o->n);
             if (ret == 0) {
@@ -630,6 +790,23 @@ static void compare_run(uint64_t seed, uint32_t nops)
             break;
         }
         results[i] = ret;
+        /* GMM_NATIVE_TRACE=ADDR: the operations that touched ADDR. */
+        if (getenv("GMM_NATIVE_TRACE")) {
+            uint64_t t = strtoull(getenv("GMM_NATIVE_TRACE"), NULL, 16);
+            uint64_t span = o->kind == OP_MMAP && ret > 0 ? o->len : o->len + o->n;
+            gmm_addr at = o->kind == OP_MMAP && ret > 0 ? (gmm_addr)ret : addr;
+            if (t >= at && t - at < span) {
+                char d[256];
+                describe(d, sizeof(d), o, at);
+                fprintf(stderr, "trace op %u: %s fd=%d -> %lld\n", i, d, o->fd, (long long)ret);
+            }
+        }
+        if (o->kind == OP_MMAP && o->fd >= 0 && ret > 0)
+            file_maps_ok++;
+        if (o->kind == OP_READ && ret > 0)
+            file_bytes_read += ret;
+        if (o->kind == OP_FTRUNCATE && ret == 0)
+            truncations++;
         memcpy(before, lib_filtered, sizeof(before));
         const char *err = gmm_space_check(s);
         gmm_space_maps(s, lib_maps, sizeof(lib_maps));
@@ -641,6 +818,10 @@ static void compare_run(uint64_t seed, uint32_t nops)
         if (err)
             fail_msg("seed %llu op %u (%s): invariant broken: %s", (unsigned long long)seed, i,
                      what, err);
+        if (ret != rec.ret && getenv("GMM_NATIVE_FULL_MAPS")) {
+            gmm_space_maps(s, lib_maps, sizeof(lib_maps));
+            fprintf(stderr, "libguestmm, all:\n%sLinux, all:\n%s", lib_maps, native_full);
+        }
         if (ret != rec.ret)
             FAIL_LONG("seed %llu op %u (%s): libguestmm returned %lld (%s), Linux %lld (%s)\n"
                      "libguestmm maps:\n%sLinux maps:\n%s",
@@ -660,6 +841,9 @@ static void compare_run(uint64_t seed, uint32_t nops)
     assert_int_equal(pos, len);
     gmm_space_destroy(s);
     gmm_system_destroy(sys);
+    /* Every store through a shared mapping reached the file, the same in
+     * both: the kernel's page cache is the file, the library wrote back. */
+    files_compare_and_close(&files, seed);
     free(snapshot);
     free(stream);
 }
@@ -676,14 +860,15 @@ static void random_ops_match_the_native_kernel(void **state)
     uint64_t first = seed_env ? strtoull(seed_env, NULL, 0) : 1;
     for (uint64_t seed = first; seed < first + runs; seed++)
         compare_run(seed, OPS_PER_RUN);
-    printf("[ native ] %ld operations compared with this machine's kernel, 0 mismatches\n",
-           total_ops);
+    printf("[ native ] %ld operations compared with this machine's kernel, 0 mismatches "
+           "(%ld file mappings, %ld truncations, %ld bytes read back)\n",
+           total_ops, file_maps_ok, truncations, file_bytes_read);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--native-child") == 0)
-        return run_child(atoi(argv[2]), atoi(argv[3]));
+    if (argc == 5 && strcmp(argv[1], "--native-child") == 0)
+        return run_child(atoi(argv[2]), atoi(argv[3]), argv[4]);
     static char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0)
