@@ -234,7 +234,12 @@ enum {
     GMM_SEGV_PKUERR = 4,
     GMM_BUS_ADRALN = 1,
     GMM_BUS_ADRERR = 2,
-    GMM_BUS_OBJERR = 3
+    GMM_BUS_OBJERR = 3,
+    /* Not a Linux si_code: the library's report of a CPU access that needed
+     * a frame and got none (gmm_system_set_frame_limit, or the host out of
+     * memory), with signo GMM_SIGBUS.  Linux would OOM-kill the process
+     * instead (SIGKILL, nothing for the guest to catch). */
+    GMM_BUS_OOM = 0x100
 };
 
 /* ------------------------------------------------------------------------
@@ -258,7 +263,8 @@ typedef struct gmm_fault {
     gmm_addr addr; /* faulting guest address */
     int access;    /* GMM_ACCESS_* that faulted */
     int signo;     /* GMM_SIGSEGV or GMM_SIGBUS */
-    int code;      /* si_code: GMM_SEGV_MAPERR, GMM_SEGV_ACCERR, GMM_BUS_ADRERR */
+    int code;      /* si_code: GMM_SEGV_MAPERR, GMM_SEGV_ACCERR, GMM_BUS_ADRERR
+                      (or the library's GMM_BUS_OOM: no memory for the page) */
 } gmm_fault;
 
 typedef struct gmm_file_ops {
@@ -316,6 +322,59 @@ GMM_API gmm_system *gmm_system_create(const gmm_host *host);
 /* Destroys the system and frees all its frames.  Call after destroying all
  * of its spaces. */
 GMM_API void gmm_system_destroy(gmm_system *sys);
+
+/* The host's allocator for the library's own structures (regions,
+ * page-table nodes, page-cache objects, file handles, frame reference
+ * counts, the system itself), in the manner of Lua's lua_Alloc.  The
+ * library makes two kinds of call:
+ *   alloc(ud, NULL, 0, n)   a block of n > 0 bytes, aligned as malloc aligns
+ *                           (16 bytes on x86-64), or NULL when out of memory;
+ *   alloc(ud, ptr, n, 0)    frees ptr, a block it returned for size n (the
+ *                           return value is ignored).
+ * It never resizes a block, so a lua_Alloc-style function (realloc when
+ * both are non-zero) works unchanged.  Sizes include a small header of the
+ * library's.  A NULL result is always safe: the call that needed the block
+ * fails as Linux fails for lack of memory and changes nothing (syscall entry
+ * points: -GMM_ENOMEM, or the errno Linux turns it into, such as -GMM_EAGAIN
+ * for madvise and mlock; gmm_space_create and gmm_space_fork: NULL;
+ * gmm_read and gmm_write: -GMM_EFAULT, after copying the bytes before the
+ * page that could not be mapped; gmm_translate: host->fault with
+ * GMM_SIGBUS/GMM_BUS_OOM).  Guest memory (the 4 KiB frames) does not come
+ * from it: the host layer reserves frame arenas from the OS directly
+ * (gmm_system_set_frame_limit bounds them).  It is called with library
+ * locks held, from whichever thread calls the library: it must not call
+ * into libguestmm, and must be thread-safe when the system is used from
+ * several threads. */
+typedef void *(*gmm_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
+/* gmm_system_create with an allocator and its ud (alloc NULL: the C
+ * library's malloc and free).  Every block of the system, its own
+ * structure first, comes from alloc and goes back to it by
+ * gmm_system_destroy. */
+GMM_API gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_alloc_fn alloc,
+                                                     void *ud);
+
+/* The memory cap: at most max_frames guest frames (4 KiB pages of private,
+ * shared anonymous and page-cache memory; the shared zero page is free) in
+ * the whole system at once, as a memory cgroup limits a container.  0, the
+ * default, is no limit.  A cap below the frames in use frees nothing: new
+ * frames are refused until use falls below it.  A page that needs a frame
+ * beyond the cap:
+ *   - gmm_translate: host->fault with GMM_SIGBUS and GMM_BUS_OOM (Linux
+ *     would OOM-kill the task: deliver SIGKILL to match, or make room and
+ *     retry the access);
+ *   - gmm_read, gmm_write: -GMM_EFAULT, the bytes before the page copied
+ *     (Linux's copy_to_user/copy_from_user when the fault finds no memory);
+ *   - mmap with MAP_POPULATE or MAP_LOCKED, brk under mlockall(MCL_FUTURE),
+ *     mprotect of locked memory: succeed, pages left to fault later (Linux
+ *     ignores populate errors); mlock: -GMM_EAGAIN, MADV_POPULATE_*:
+ *     -GMM_ENOMEM, as Linux turns an out-of-memory populate;
+ *   - gmm_space_fork takes no frames (pages are shared copy on write) and
+ *     is not refused; the first store to a shared page then needs one.
+ * Returns 0. */
+GMM_API int gmm_system_set_frame_limit(gmm_system *sys, uint64_t max_frames);
+/* The frames in use in the system: what the cap bounds (each frame once,
+ * however many spaces map it). */
+GMM_API uint64_t gmm_system_frames_used(gmm_system *sys);
 
 /* An empty space with Linux's no-ASLR layout for abi: top-down mmap below
  * mmap_base (i386: task size 0xFFFFE000, mmap_base 0xF7FFE000; x86-64: task

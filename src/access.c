@@ -262,8 +262,11 @@ static void *translate_slow(gmm_space *s, gmm_addr addr, int access)
             f.code = GMM_BUS_ADRERR;
         }
         else if (res == FAULT_OOM) {
+            /* No frame (the memory cap) or no memory for the page table.
+             * Linux would OOM-kill; a library reports it, distinctly from
+             * a bad access, and lets the embedder decide. */
             f.signo = GMM_SIGBUS;
-            f.code = GMM_BUS_ADRERR;
+            f.code = GMM_BUS_OOM;
         }
         sys->host.fault(sys->host.user, s, &f);
     }

@@ -17,7 +17,7 @@ static int arena_grow(gmm_system *sys)
     if (sys->narenas == MAX_ARENAS)
         return -GMM_ENOMEM;
     struct arena *a = &sys->arenas[sys->narenas];
-    a->ref = gmm_calloc(ARENA_FRAMES, sizeof(uint32_t));
+    a->ref = gmm_calloc(sys, ARENA_FRAMES, sizeof(uint32_t));
     if (!a->ref)
         return -GMM_ENOMEM;
     a->base = host_reserve(ARENA_BYTES);
@@ -59,6 +59,12 @@ frame_t frame_alloc(gmm_system *sys)
     frame_t f;
     bool recycled = false;
     pthread_mutex_lock(&sys->lock);
+    /* The memory cap (gmm_system_set_frame_limit): a frame beyond it is
+     * out of memory, as a memory cgroup at its limit. */
+    if (sys->frame_limit && sys->frames_used >= sys->frame_limit) {
+        pthread_mutex_unlock(&sys->lock);
+        return FRAME_NONE;
+    }
     if (sys->free_head != FRAME_NONE) {
         f = sys->free_head;
         sys->free_head = *ref_slot(sys, f);
@@ -101,4 +107,20 @@ void frame_unref(gmm_system *sys, frame_t f)
 uint32_t frame_refcount(gmm_system *sys, frame_t f)
 {
     return __atomic_load_n(ref_slot(sys, f), __ATOMIC_ACQUIRE);
+}
+
+int gmm_system_set_frame_limit(gmm_system *sys, uint64_t max_frames)
+{
+    pthread_mutex_lock(&sys->lock);
+    sys->frame_limit = max_frames;
+    pthread_mutex_unlock(&sys->lock);
+    return 0;
+}
+
+uint64_t gmm_system_frames_used(gmm_system *sys)
+{
+    pthread_mutex_lock(&sys->lock);
+    uint64_t n = sys->frames_used;
+    pthread_mutex_unlock(&sys->lock);
+    return n;
 }

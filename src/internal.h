@@ -60,11 +60,18 @@
 #define DEFAULT_MMAP_MIN_ADDR 65536
 #define RLIM_INFINITY UINT64_MAX
 
-/* ---- allocation (one place, so that tests can fail each site) ---- */
-GMM_HIDDEN void *gmm_malloc(size_t n);
-GMM_HIDDEN void *gmm_calloc(size_t n, size_t size);
+/* ---- allocation (alloc.c: one place, so that tests can fail each site) ----
+ * Every block comes from the allocator of the system it serves (sys NULL:
+ * the C library's); gmm_free finds the allocator in the block's header. */
+GMM_HIDDEN void *gmm_malloc(gmm_system *sys, size_t n);
+GMM_HIDDEN void *gmm_calloc(gmm_system *sys, size_t n, size_t size);
 GMM_HIDDEN void gmm_free(void *p);
-GMM_HIDDEN char *gmm_strdup(const char *s);
+GMM_HIDDEN char *gmm_strdup(gmm_system *sys, const char *s);
+/* Before a system exists: a block of n bytes from fn, owned by owner (set
+ * later with gmm_alloc_set_owner when the owner is the block itself). */
+GMM_HIDDEN void *gmm_alloc_with(gmm_alloc_fn fn, void *ud, gmm_system *owner, size_t n);
+GMM_HIDDEN void gmm_alloc_set_owner(void *p, gmm_system *owner);
+GMM_HIDDEN void *gmm_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size);
 
 /* ---- VM flags: the Linux vm_flags bits the library models ---- */
 enum {
@@ -139,9 +146,16 @@ struct pt_node {
 struct pagetable {
     struct pt_node *root;
     uint64_t present; /* entries set */
+    gmm_system *sys;  /* whose allocator gives the nodes (set at creation) */
 };
 
 /* ---- shared backing objects (object.c) ---- */
+/* uthash allocates through the system's allocator: a HASH_ADD needs a
+ * gmm_system *sys in scope.  Out of memory is not fatal: the item is not
+ * added and its hh.tbl is left NULL, which the caller checks. */
+#define uthash_malloc(sz) gmm_malloc(sys, sz)
+#define uthash_free(ptr, sz) gmm_free(ptr)
+#define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
 /* A host file handle, counted (Linux's struct file). */
@@ -231,6 +245,9 @@ struct gmm_system {
     struct gmm_fileref *filerefs; /* by handle */
     struct gmm_object *files;     /* page cache: file objects by (dev, ino) */
     gmm_space *spaces;  /* list of live spaces */
+    gmm_alloc_fn alloc; /* the host's allocator (alloc.c) and its ud */
+    void *alloc_ud;
+    uint64_t frame_limit; /* most frames_used may reach; 0: no limit */
 };
 
 struct gmm_space {
@@ -300,7 +317,7 @@ GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, p
 GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 
 /* ---- region.c: the tree ---- */
-GMM_HIDDEN struct region *region_alloc(void);
+GMM_HIDDEN struct region *region_alloc(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
 /* First region with end > addr, or NULL (Linux find_vma). */
 GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);

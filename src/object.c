@@ -37,13 +37,17 @@ struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f)
     HASH_FIND_PTR(sys->filerefs, &f->handle, fr);
     if (fr) {
         fr->refs++;
-    } else if ((fr = gmm_calloc(1, sizeof(*fr)))) {
+    } else if ((fr = gmm_calloc(sys, 1, sizeof(*fr)))) {
         fr->ops = f->ops;
         fr->handle = f->handle;
         fr->refs = 1;
         fr->readable = f->readable != 0;
         fr->writable = f->writable != 0;
         HASH_ADD_PTR(sys->filerefs, handle, fr);
+        if (!fr->hh.tbl) { /* the table could not grow: no memory */
+            gmm_free(fr);
+            fr = NULL;
+        }
     }
     pthread_mutex_unlock(&sys->lock);
     return fr;
@@ -74,10 +78,11 @@ void fileref_put(gmm_system *sys, struct gmm_fileref *fr)
 
 struct gmm_object *object_new_shmem(gmm_system *sys, uint64_t size)
 {
-    struct gmm_object *o = gmm_calloc(1, sizeof(*o));
+    struct gmm_object *o = gmm_calloc(sys, 1, sizeof(*o));
     if (!o)
         return NULL;
     o->kind = OBJ_SHMEM;
+    o->pages.sys = sys;
     o->dev = SHMEM_DEV;
     o->ino = SHMEM_FIRST_INO + __atomic_fetch_add(&sys->next_ino, 1, __ATOMIC_RELAXED);
     o->size = size;
@@ -97,20 +102,26 @@ struct gmm_object *object_get_file(gmm_system *sys, const gmm_file *f, struct gm
     struct gmm_object *o = object_find_file(sys, f->dev, f->ino);
     if (o)
         return o;
-    o = gmm_calloc(1, sizeof(*o));
+    o = gmm_calloc(sys, 1, sizeof(*o));
     if (!o)
         return NULL;
-    o->path = gmm_strdup(f->path ? f->path : "");
+    o->path = gmm_strdup(sys, f->path ? f->path : "");
     if (!o->path) {
         gmm_free(o);
         return NULL;
     }
     o->kind = OBJ_FILE;
+    o->pages.sys = sys;
     o->key.dev = o->dev = f->dev;
     o->key.ino = o->ino = f->ino;
     int64_t size = f->ops && f->ops->size ? f->ops->size(fr->handle) : 0;
     o->size = size > 0 ? (uint64_t)size : 0;
     HASH_ADD(hh, sys->files, key, sizeof(o->key), o);
+    if (!o->hh.tbl) { /* the table could not grow: no memory */
+        gmm_free(o->path);
+        gmm_free(o);
+        return NULL;
+    }
     return o;
 }
 

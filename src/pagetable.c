@@ -15,7 +15,7 @@ static inline unsigned pt_index(uint64_t pn, int level)
 pte_t *pt_slot(struct pagetable *pt, uint64_t pn, bool alloc)
 {
     if (!pt->root) {
-        if (!alloc || !(pt->root = gmm_calloc(1, sizeof(struct pt_node))))
+        if (!alloc || !(pt->root = gmm_calloc(pt->sys, 1, sizeof(struct pt_node))))
             return NULL;
     }
     struct pt_node *n = pt->root;
@@ -23,8 +23,15 @@ pte_t *pt_slot(struct pagetable *pt, uint64_t pn, bool alloc)
         unsigned i = pt_index(pn, level);
         struct pt_node *c = n->u.child[i];
         if (!c) {
-            if (!alloc || !(c = gmm_calloc(1, sizeof(struct pt_node))))
+            if (!alloc)
                 return NULL;
+            if (!(c = gmm_calloc(pt->sys, 1, sizeof(struct pt_node)))) {
+                /* Out of memory half way: free the nodes just made for
+                 * this path, so that a failed call leaves the table as it
+                 * was. */
+                pt_trim(pt, pn);
+                return NULL;
+            }
             n->u.child[i] = c;
             n->used++;
         }

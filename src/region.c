@@ -112,9 +112,9 @@ static void rebalance_up(gmm_space *s, struct region *n)
     }
 }
 
-struct region *region_alloc(void)
+struct region *region_alloc(gmm_space *s)
 {
-    return gmm_calloc(1, sizeof(struct region));
+    return gmm_calloc(s->sys, 1, sizeof(struct region));
 }
 
 void region_free(struct region *r)

@@ -12,9 +12,22 @@
 
 gmm_system *gmm_system_create(const gmm_host *host)
 {
-    gmm_system *sys = gmm_calloc(1, sizeof(*sys));
+    return gmm_system_create_with_allocator(host, NULL, NULL);
+}
+
+gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_alloc_fn alloc, void *ud)
+{
+    if (!alloc)
+        alloc = gmm_default_alloc, ud = NULL;
+    /* No system yet: its own structure is the first block of its
+     * allocator, and owns itself. */
+    gmm_system *sys = gmm_alloc_with(alloc, ud, NULL, sizeof(*sys));
     if (!sys)
         return NULL;
+    memset(sys, 0, sizeof(*sys));
+    sys->alloc = alloc;
+    sys->alloc_ud = ud;
+    gmm_alloc_set_owner(sys, sys);
     if (host) {
         sys->host = *host;
         sys->has_host = true;
@@ -67,10 +80,11 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
 {
     if (!sys || (abi != GMM_ABI_I386 && abi != GMM_ABI_X86_64))
         return NULL;
-    gmm_space *s = gmm_calloc(1, sizeof(*s));
+    gmm_space *s = gmm_calloc(sys, 1, sizeof(*s));
     if (!s)
         return NULL;
     s->sys = sys;
+    s->pt.sys = sys;
     s->abi = abi;
     pthread_mutex_init(&s->lock, NULL);
     s->task_size = abi == GMM_ABI_I386 ? TASK_SIZE_32 : TASK_SIZE_64;
@@ -237,7 +251,7 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     for (struct region *r = parent->first; r && !c.failed; r = r->next) {
         if (r->flags & VM_DONTCOPY)
             continue;
-        struct region *q = region_alloc();
+        struct region *q = region_alloc(child);
         if (!q) {
             c.failed = true;
             break;

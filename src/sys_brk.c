@@ -23,7 +23,7 @@ static int do_brk(gmm_space *s, struct region *prev, gmm_addr addr, uint64_t len
         prev->end = addr + len;
         region_bounds_changed(s, prev);
     } else {
-        struct region *r = region_alloc();
+        struct region *r = region_alloc(s);
         if (!r)
             return -GMM_ENOMEM;
         *r = probe;

@@ -222,7 +222,7 @@ static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t v
     if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
         vm_flags |= VM_ACCOUNT;
 
-    struct region *r = region_alloc();
+    struct region *r = region_alloc(s);
     struct gmm_object *obj = NULL;
     if (r && file)
         obj = object_get_file(s->sys, f, file);

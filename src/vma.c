@@ -97,7 +97,7 @@ struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, str
 
 struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
 {
-    struct region *q = region_alloc();
+    struct region *q = region_alloc(s);
     return q ? vma_split_into(s, r, addr, q) : NULL;
 }
 
@@ -198,7 +198,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
     if (need && s->map_count + (uint64_t)need > s->max_map_count)
         return -GMM_ENOMEM;
     struct region *lo = NULL, *hi = NULL;
-    if ((start > r->start && !(lo = region_alloc())) || (end < r->end && !(hi = region_alloc()))) {
+    if ((start > r->start && !(lo = region_alloc(s))) || (end < r->end && !(hi = region_alloc(s)))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
@@ -242,10 +242,10 @@ int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end)
         return 0;
     /* Allocate what the splits need before changing anything. */
     struct region *lo = NULL, *hi = NULL;
-    if (r->start < start && !(lo = region_alloc()))
+    if (r->start < start && !(lo = region_alloc(s)))
         return -GMM_ENOMEM;
     struct region *last = r->end >= end ? r : region_find(s, end - 1);
-    if (last && last->start < end && last->end > end && !(hi = region_alloc())) {
+    if (last && last->start < end && last->end > end && !(hi = region_alloc(s))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
