@@ -497,6 +497,17 @@ GMM_API int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len);
  * read translation of a page may point at a shared frame; ask for
  * GMM_ACCESS_WRITE before storing. */
 GMM_API void *gmm_translate(gmm_space *s, gmm_addr addr, int access);
+/* gmm_translate for an emulator that caches translations per page (its own
+ * TLB, or Unicorn memory regions): also stores in *allowed the GMM_ACCESS_*
+ * set the returned page may be used for without asking again, 0 on a
+ * fault.  READ and EXEC follow the mapping's protection; WRITE is only
+ * granted when a store needs no more work from the library (the frame is
+ * private to this space, or a shared page already dirty), so a read of a
+ * copy-on-write, demand-zero or clean shared file page comes back without
+ * WRITE and the first store must come back with GMM_ACCESS_WRITE.  Each
+ * grant lasts until host->invalidate covers the page (unmap, mprotect,
+ * copy on write, fork). */
+GMM_API void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed);
 
 #ifdef __cplusplus
 }

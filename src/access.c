@@ -240,13 +240,22 @@ static inline bool tlb_hit(const struct tlb_entry *e, gmm_addr page, int access)
            (!(access & GMM_ACCESS_EXEC) || e->tag_x == page);
 }
 
-static void *translate_slow(gmm_space *s, gmm_addr addr, int access)
+/* The slow path of gmm_translate; with allowed, also the accesses the
+ * page's fresh TLB entry grants (gmm_translate_perms). */
+static void *translate_slow(gmm_space *s, gmm_addr addr, int access, int *allowed)
 {
     struct tlb_entry *e = NULL;
     space_lock(s);
     enum fault_result res =
         addr < s->task_size ? handle_fault(s, addr, access, &e) : FAULT_MAPERR;
     void *p = res == FAULT_OK ? (void *)(intptr_t)((intptr_t)addr + e->addend) : NULL;
+    if (allowed) {
+        gmm_addr page = addr & PAGE_MASK;
+        *allowed = !p ? 0
+                      : (e->tag_r == page ? GMM_ACCESS_READ : 0) |
+                            (e->tag_w == page ? GMM_ACCESS_WRITE : 0) |
+                            (e->tag_x == page ? GMM_ACCESS_EXEC : 0);
+    }
     space_unlock(s);
     if (p)
         return p;
@@ -282,7 +291,16 @@ void *gmm_translate(gmm_space *s, gmm_addr addr, int access)
     struct tlb_entry *e = &s->tlb[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
     if (likely(tlb_hit(e, page, access)))
         return (void *)(intptr_t)((intptr_t)addr + e->addend);
-    return translate_slow(s, addr, access);
+    return translate_slow(s, addr, access, NULL);
+}
+
+void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed)
+{
+    access &= GMM_ACCESS_READ | GMM_ACCESS_WRITE | GMM_ACCESS_EXEC;
+    if (unlikely(!access))
+        access = GMM_ACCESS_READ;
+    int dummy;
+    return translate_slow(s, addr, access, allowed ? allowed : &dummy);
 }
 
 /* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */

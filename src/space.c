@@ -273,8 +273,12 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     /* dup_mm(): the child's peaks start at what it has. */
     child->hiwater_vm = child->total_vm;
     child->hiwater_rss = child->rss;
-    /* Private frames are now shared: stores must fault to copy them. */
+    /* Private frames are now shared: stores must fault to copy them, in
+     * the library's TLB and in any write translation the host cached. */
     tlb_flush_all(parent);
+    for (struct region *r = parent->first; r; r = r->next)
+        if ((r->flags & (VM_SHARED | VM_WRITE | VM_DONTCOPY)) == VM_WRITE)
+            space_invalidate(parent, r->start, r->end);
     space_unlock(parent);
     if (c.failed) {
         gmm_space_destroy(child);
