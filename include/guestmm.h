@@ -412,6 +412,39 @@ GMM_API int gmm_space_init_brk(gmm_space *space, gmm_addr start);
  * what an x86-64 Linux kernel prints for the same layout, NUL-terminated
  * when cap > 0; returns the full length (snprintf semantics). */
 GMM_API size_t gmm_space_maps(gmm_space *space, char *buf, size_t cap);
+/* The memory lines of /proc/PID/status (VmPeak, VmSize, VmLck, VmPin,
+ * VmHWM, VmRSS, RssAnon, RssFile, RssShmem, VmData, VmStk, VmExe, VmLib,
+ * VmPTE, VmSwap, HugetlbPages) as Linux prints them, same buffer semantics
+ * as gmm_space_maps.  No swap, no pinning, no huge pages; VmPTE counts the
+ * x86-64 page-table pages the pages in use need; VmExe needs
+ * gmm_space_set_code. */
+GMM_API size_t gmm_space_status(gmm_space *space, char *buf, size_t cap);
+/* /proc/PID/smaps as Linux renders it: per region its maps line, sizes,
+ * Rss, Pss, clean and dirty shares, Anonymous, Locked, THPeligible,
+ * ProtectionKey (in execute-only mode: a CPU with protection keys) and
+ * VmFlags.  Same buffer semantics as gmm_space_maps. */
+GMM_API size_t gmm_space_smaps(gmm_space *space, char *buf, size_t cap);
+
+/* execve(2) for the memory: every region goes (with its locks, names,
+ * policies, MADV_WIPEONFORK and MADV_DONTFORK settings), MCL_FUTURE is
+ * cancelled, brk, the stack and the text range are forgotten and the peaks
+ * restart; the limits, the task's memory policy and the execute-only mode
+ * stay.  Returns 0.  (Destroying the space and creating a new one is the
+ * same, but for what stays.) */
+GMM_API int gmm_space_exec_reset(gmm_space *space);
+/* The initial stack of a new program, as execve sets it up with ASLR off:
+ * a private anonymous grows-down read-write region of size bytes (rounded
+ * up; 0: Linux's usual 132 KiB) ending at the top of the task (i386:
+ * 0xFFFFE000, x86-64: 0x7FFFFFFFF000), named "[stack]" in maps.  It grows
+ * on faults below it up to RLIMIT_STACK.  Returns the top address (where
+ * the emulator builds argv, envp and auxv downwards), -GMM_EEXIST when the
+ * range is mapped, -GMM_ENOMEM when size exceeds RLIMIT_STACK or a limit
+ * refuses it. */
+GMM_API int64_t gmm_space_setup_stack(gmm_space *space, uint64_t size);
+/* Records the loaded program's text range (Linux mm->start_code,
+ * end_code) for VmExe and VmLib.  0, or -GMM_EINVAL when start > end or
+ * end is beyond the task size. */
+GMM_API int gmm_space_set_code(gmm_space *space, gmm_addr start_code, gmm_addr end_code);
 
 /* Consistency check of the space and of the frames it shares with other
  * spaces of its system: region tree order, balance and gap augmentation,
@@ -464,17 +497,91 @@ GMM_API int64_t gmm_sys_munmap(gmm_space *s, gmm_addr addr, uint64_t len);
 GMM_API int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr addr, uint64_t len, int prot);
 /* Not yet implemented: these return -GMM_ENOSYS (see README). */
 GMM_API int64_t gmm_sys_mremap(gmm_space *s, gmm_addr old_addr, uint64_t old_len, uint64_t new_len, int flags, gmm_addr new_addr);
+/* madvise(2).  Every advice Linux x86 knows (GMM_MADV_*), validated before
+ * the range (unknown: -GMM_EINVAL even with len 0); addr must be page
+ * aligned, len is rounded up (a wrap: -GMM_EINVAL); len 0 returns 0.  The
+ * advice is applied to the mapped parts of the range, then a hole gives
+ * -GMM_ENOMEM; an error of one region (-GMM_EINVAL: DONTNEED, FREE, COLD,
+ * PAGEOUT, REMOVE or GUARD_INSTALL on locked memory, FREE or WIPEONFORK
+ * on shared memory; -GMM_EACCES: REMOVE of memory not shared writable)
+ * stops it.  Flag advice splits regions (a split out of memory:
+ * -GMM_EAGAIN).  DONTNEED: private anonymous pages read zero afterwards,
+ * private file pages read the file, shared pages keep their data.
+ * REMOVE: shared memory pages read zero, in every mapping.  GUARD_INSTALL:
+ * the pages go and any access faults (SIGSEGV/SEGV_MAPERR, user copies
+ * -GMM_EFAULT) until GUARD_REMOVE or munmap.  POPULATE_READ/WRITE fault the
+ * range in (-GMM_ENOMEM at a hole, -GMM_EINVAL without the permission,
+ * -GMM_EFAULT when a page faults).  HWPOISON and SOFT_OFFLINE: -GMM_EPERM
+ * (an unprivileged process).  FREE, COLD, PAGEOUT and WILLNEED keep the
+ * pages (no memory pressure, no swap), but PAGEOUT drops the pages of
+ * MAP_DROPPABLE memory. */
 GMM_API int64_t gmm_sys_madvise(gmm_space *s, gmm_addr addr, uint64_t len, int advice);
+/* msync(2): flags other than GMM_MS_ASYNC, GMM_MS_SYNC, GMM_MS_INVALIDATE,
+ * or ASYNC with SYNC: -GMM_EINVAL; addr unaligned: -GMM_EINVAL; len is
+ * rounded up, 0 returns 0.  A hole in the range: -GMM_ENOMEM (after the
+ * mapped parts, but at once for MS_SYNC alone); MS_INVALIDATE on locked
+ * memory: -GMM_EBUSY.  Dirty pages of shared file mappings are written
+ * back through the file's write callback (its error is returned for
+ * MS_SYNC). */
 GMM_API int64_t gmm_sys_msync(gmm_space *s, gmm_addr addr, uint64_t len, int flags);
+/* mlock(2): the pages of [addr & ~4095, addr + len rounded up) are locked
+ * and populated.  The space is an unprivileged process: RLIMIT_MEMLOCK 0
+ * gives -GMM_EPERM, a limit the locked pages would exceed -GMM_ENOMEM
+ * (pages locked already count once).  A range not wholly mapped:
+ * -GMM_ENOMEM (the part before the hole locked).  A page that cannot be
+ * populated (PROT_NONE, guard page): -GMM_ENOMEM, the range stays locked.
+ * Locks do not nest, are not inherited by gmm_space_fork and go with
+ * munmap. */
 GMM_API int64_t gmm_sys_mlock(gmm_space *s, gmm_addr addr, uint64_t len);
+/* mlock2(2): as mlock; flags 0 or GMM_MLOCK_ONFAULT (the range is locked,
+ * counts in VmLck, but pages come in only when touched); other flags:
+ * -GMM_EINVAL. */
 GMM_API int64_t gmm_sys_mlock2(gmm_space *s, gmm_addr addr, uint64_t len, int flags);
+/* munlock(2): unlocks; a range not wholly mapped: -GMM_ENOMEM. */
 GMM_API int64_t gmm_sys_munlock(gmm_space *s, gmm_addr addr, uint64_t len);
+/* mlockall(2): GMM_MCL_CURRENT locks (and populates) every region;
+ * GMM_MCL_FUTURE makes later mmap and brk memory locked (mmap beyond the
+ * limit: -GMM_EAGAIN, brk growth fails); GMM_MCL_ONFAULT with either locks
+ * on fault.  A call without MCL_FUTURE cancels an earlier one.  Flags 0,
+ * unknown, or MCL_ONFAULT alone: -GMM_EINVAL; RLIMIT_MEMLOCK 0:
+ * -GMM_EPERM; MCL_CURRENT with more mapped than the limit: -GMM_ENOMEM. */
 GMM_API int64_t gmm_sys_mlockall(gmm_space *s, int flags);
+/* munlockall(2): unlocks everything and cancels MCL_FUTURE.  Returns 0. */
 GMM_API int64_t gmm_sys_munlockall(gmm_space *s);
+/* mincore(2): one byte per page of [addr, addr + len rounded up) written
+ * at guest address vec (copy_to_user semantics), 1 for a resident page
+ * (any page a frame backs, the zero page of read anonymous memory
+ * included; for shared memory and files, a page the object holds).
+ * addr unaligned: -GMM_EINVAL; a range beyond the user address space or
+ * with a hole: -GMM_ENOMEM (the entries before the hole's region written);
+ * vec not writable: -GMM_EFAULT. */
 GMM_API int64_t gmm_sys_mincore(gmm_space *s, gmm_addr addr, uint64_t len, gmm_addr vec);
+/* mbind(2), set_mempolicy(2), get_mempolicy(2) on a machine with one NUMA
+ * node, node 0 (1024 node ids).  Modes GMM_MPOL_*, with the mode flags
+ * GMM_MPOL_F_STATIC_NODES, GMM_MPOL_F_RELATIVE_NODES,
+ * GMM_MPOL_F_NUMA_BALANCING; nodemask is a guest address of maxnode - 1
+ * bits (unreadable: -GMM_EFAULT).  Validation and errors as Linux's: an
+ * unknown mode or flag, a mask a mode refuses (DEFAULT or LOCAL with nodes,
+ * BIND or INTERLEAVE without, no node 0 in it), maxnode beyond a page of
+ * bits: -GMM_EINVAL.  mbind: addr unaligned: -GMM_EINVAL; a hole:
+ * -GMM_EFAULT (the default policy only when nothing is mapped);
+ * GMM_MPOL_MF_MOVE_ALL: -GMM_EPERM.  Policies are kept per region (split
+ * and merged like the other attributes, inherited by fork) and per space
+ * (the task's, inherited by fork, kept by gmm_space_exec_reset), and
+ * read back by get_mempolicy: GMM_MPOL_F_ADDR asks for the region's
+ * (no region: -GMM_EFAULT), GMM_MPOL_F_NODE for a node (0),
+ * GMM_MPOL_F_MEMS_ALLOWED for the nodes allowed ({0}). */
 GMM_API int64_t gmm_sys_mbind(gmm_space *s, gmm_addr addr, uint64_t len, int mode, gmm_addr nodemask, uint64_t maxnode, unsigned flags);
 GMM_API int64_t gmm_sys_get_mempolicy(gmm_space *s, gmm_addr mode, gmm_addr nodemask, uint64_t maxnode, gmm_addr addr, unsigned flags);
 GMM_API int64_t gmm_sys_set_mempolicy(gmm_space *s, int mode, gmm_addr nodemask, uint64_t maxnode);
+/* prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): names the
+ * anonymous memory of the range; maps then shows "[anon:name]" (shared
+ * memory: "[anon_shmem:name]").  name is the guest address of a
+ * NUL-terminated string of at most 79 printable ASCII characters other than
+ * \ ` $ [ ] (else -GMM_EINVAL; unreadable: -GMM_EFAULT), or 0 to remove the
+ * name.  The range is checked as madvise checks it; a hole: -GMM_ENOMEM
+ * after the mapped parts; a file mapping: -GMM_EBADF.  Returns 0. */
+GMM_API int64_t gmm_sys_prctl_set_vma_anon_name(gmm_space *s, gmm_addr addr, uint64_t len, gmm_addr name);
 
 /* ------------------------------------------------------------------------
  * Guest memory access.

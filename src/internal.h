@@ -314,6 +314,9 @@ typedef void (*pt_visit_fn)(void *ctx, uint64_t pn, pte_t pte);
 GMM_HIDDEN void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
 /* Clears every entry in [lo, hi), calling fn first for each; frees empty nodes. */
 GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
+/* The same, leaving alone (and not visiting) entries with a bit of keep. */
+GMM_HIDDEN void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
+                                    pt_visit_fn fn, void *ctx);
 GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 
 /* ---- region.c: the tree ---- */
@@ -349,6 +352,9 @@ GMM_HIDDEN int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Releases the pages of [start, end) (pte frames), flushing translations. */
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
+/* The same but guard markers stay (Linux's zap without ZAP_FLAG_DROP_MARKER:
+ * MADV_DONTNEED, hole punching). */
+GMM_HIDDEN void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end);
 /* After copying a region (*q = *r): takes q's own references (object,
  * name).  vma_put_refs drops them. */
 GMM_HIDDEN void vma_get_refs(gmm_space *s, struct region *q);
@@ -421,9 +427,25 @@ GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
  * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
 GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
 
-/* ---- maps.c ---- */
-/* The maps line of region r into buf (snprintf semantics). */
-GMM_HIDDEN size_t maps_region_line(gmm_space *s, const struct region *r, char *buf, size_t cap);
+/* thp_vma_suitable_order() for an anonymous region: does it hold a
+ * 2 MiB-aligned range? */
+static inline bool region_holds_huge_page(const struct region *r)
+{
+    return r->end >= PMD_SIZE && ((r->end - PMD_SIZE) & ~(PMD_SIZE - 1)) >= r->start;
+}
+
+/* ---- maps.c: the /proc texts ---- */
+/* Text with snprintf semantics: what does not fit in cap is counted in len
+ * but not stored. */
+struct text {
+    char *buf;
+    size_t cap, len;
+};
+GMM_HIDDEN void text_put(struct text *t, const char *s, size_t n);
+/* NUL-terminates the text when cap > 0; returns its full length. */
+GMM_HIDDEN size_t text_finish(struct text *t);
+/* The maps line of region r. */
+GMM_HIDDEN void maps_show_region(gmm_space *s, const struct region *r, struct text *t);
 
 /* Region flags for prot in space s (Linux calc_vm_prot_bits with the
  * execute-only pkey when prot is exactly PROT_EXEC). */

@@ -11,18 +11,20 @@
 /* seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) on a 64-bit kernel. */
 #define MAPS_NAME_COLUMN 72
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+void text_put(struct text *o, const char *s, size_t n)
 {
     if (o->len < o->cap) {
         size_t room = o->cap - o->len;
         memcpy(o->buf + o->len, s, n < room ? n : room);
     }
     o->len += n;
+}
+
+size_t text_finish(struct text *o)
+{
+    if (o->cap)
+        o->buf[o->len < o->cap ? o->len : o->cap - 1] = '\0';
+    return o->len;
 }
 
 /* Linux's new_encode_dev() halves of an st_dev value. */
@@ -61,7 +63,7 @@ static const char *region_name(gmm_space *s, const struct region *r, char *tmp, 
     return NULL;
 }
 
-static void show_region(gmm_space *s, const struct region *r, struct out *o)
+void maps_show_region(gmm_space *s, const struct region *r, struct text *o)
 {
     char line[256];
     uint64_t off = 0, dev = 0, ino = 0;
@@ -76,40 +78,31 @@ static void show_region(gmm_space *s, const struct region *r, struct out *o)
                      r->flags & VM_EXEC ? 'x' : '-', r->flags & VM_MAYSHARE ? 's' : 'p',
                      (unsigned long long)off, dev_major(dev), dev_minor(dev),
                      (unsigned long long)ino);
-    put(o, line, (size_t)n);
+    text_put(o, line, (size_t)n);
     char tmp[128];
     const char *name = region_name(s, r, tmp, sizeof(tmp));
     if (name) {
         static const char spaces[] = "                                                                        ";
         if (n < MAPS_NAME_COLUMN)
-            put(o, spaces, (size_t)(MAPS_NAME_COLUMN - n));
-        put(o, " ", 1);
+            text_put(o, spaces, (size_t)(MAPS_NAME_COLUMN - n));
+        text_put(o, " ", 1);
         /* seq_file_path() escapes a newline in a path as \012. */
         for (const char *c = name; *c; c++) {
             if (*c == '\n')
-                put(o, "\\012", 4);
+                text_put(o, "\\012", 4);
             else
-                put(o, c, 1);
+                text_put(o, c, 1);
         }
     }
-    put(o, "\n", 1);
-}
-
-size_t maps_region_line(gmm_space *s, const struct region *r, char *buf, size_t cap)
-{
-    struct out o = {buf, cap, 0};
-    show_region(s, r, &o);
-    return o.len;
+    text_put(o, "\n", 1);
 }
 
 size_t gmm_space_maps(gmm_space *s, char *buf, size_t cap)
 {
-    struct out o = {buf, cap, 0};
+    struct text o = {buf, cap, 0};
     space_lock(s);
     for (struct region *r = s->first; r; r = r->next)
-        show_region(s, r, &o);
+        maps_show_region(s, r, &o);
     space_unlock(s);
-    if (cap)
-        buf[o.len < cap ? o.len : cap - 1] = '\0';
-    return o.len;
+    return text_finish(&o);
 }

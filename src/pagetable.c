@@ -105,10 +105,12 @@ static inline uint64_t level_span(int level)
 }
 
 /* Walks n (at level, covering page numbers from base) over [lo, hi).
- * With clear, entries are cleared and empty nodes freed; returns true when
+ * With clear, entries are cleared (but for those with a bit of keep, which
+ * are left alone and not visited) and empty nodes freed; returns true when
  * n became empty (and was freed). */
 static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64_t base,
-                      uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx, bool clear)
+                      uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx, bool clear,
+                      pte_t keep)
 {
     uint64_t span = level_span(level);
     unsigned first = lo > base ? (unsigned)((lo - base) / span) : 0;
@@ -118,7 +120,7 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
             break;
         if (level == PT_LEVELS - 1) {
             pte_t p = n->u.pte[i];
-            if (!p)
+            if (!p || (clear && (p & keep)))
                 continue;
             if (fn)
                 fn(ctx, b, p);
@@ -131,7 +133,7 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
             struct pt_node *c = n->u.child[i];
             if (!c)
                 continue;
-            if (walk_node(pt, c, level + 1, b, lo, hi, fn, ctx, clear)) {
+            if (walk_node(pt, c, level + 1, b, lo, hi, fn, ctx, clear, keep)) {
                 n->u.child[i] = NULL;
                 n->used--;
             }
@@ -147,12 +149,19 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
 void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
     if (pt->root && lo < hi)
-        walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, false);
+        walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, false, 0);
 }
 
 void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
-    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, true))
+    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, true, 0))
+        pt->root = NULL;
+}
+
+void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
+                         pt_visit_fn fn, void *ctx)
+{
+    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, true, keep))
         pt->root = NULL;
 }
 

@@ -12,12 +12,13 @@
 static int do_brk(gmm_space *s, struct region *prev, gmm_addr addr, uint64_t len)
 {
     uint64_t pages = len >> PAGE_SHIFT;
-    if (s->total_vm + pages > s->rlim_as >> PAGE_SHIFT ||
-        s->data_vm + pages > s->rlim_data >> PAGE_SHIFT)
+    /* mlockall(MCL_FUTURE) locks the heap too (mm->def_flags). */
+    uint32_t flags = BRK_FLAGS | s->def_flags;
+    if (!vma_may_expand(s, flags, pages))
         return -GMM_ENOMEM;
     if (s->map_count > s->max_map_count)
         return -GMM_ENOMEM;
-    struct region probe = {.start = addr, .end = addr + len, .flags = BRK_FLAGS,
+    struct region probe = {.start = addr, .end = addr + len, .flags = flags,
                            .pgoff = addr >> PAGE_SHIFT};
     if (prev && prev->end == addr && vma_mergeable(prev, &probe)) {
         prev->end = addr + len;
@@ -29,7 +30,7 @@ static int do_brk(gmm_space *s, struct region *prev, gmm_addr addr, uint64_t len
         *r = probe;
         region_insert(s, r);
     }
-    vma_account(s, BRK_FLAGS, (int64_t)pages);
+    vma_account(s, flags, (int64_t)pages);
     return 0;
 }
 
@@ -69,6 +70,9 @@ int64_t gmm_sys_brk(gmm_space *s, gmm_addr brk)
     uint64_t len = newbrk - oldbrk;
     if (len > s->task_size || oldbrk > s->task_size - len || oldbrk < s->mmap_min_addr)
         goto out;
+    /* ... and, under MCL_FUTURE, fit in RLIMIT_MEMLOCK. */
+    if (!mlock_future_ok(s, s->def_flags, len))
+        goto out;
     /* The next region must stay a page (and a stack guard gap) away. */
     struct region *next = region_find(s, oldbrk);
     if (next && newbrk + PAGE_SIZE > region_start_gap(next))
@@ -80,6 +84,8 @@ int64_t gmm_sys_brk(gmm_space *s, gmm_addr brk)
     if (do_brk(s, prev, oldbrk, len))
         goto out;
     s->brk = brk;
+    if (s->def_flags & VM_LOCKED)
+        space_populate(s, oldbrk, newbrk, true);
 success:
     space_unlock(s);
     return (int64_t)brk;

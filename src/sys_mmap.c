@@ -153,13 +153,11 @@ static bool may_expand_vm(gmm_space *s, uint32_t flags, uint64_t pages)
  * as uid 65534 with the default 8 MiB limit). */
 static int mlock_future_check(gmm_space *s, int flags, uint64_t len)
 {
-    if (!(flags & GMM_MAP_LOCKED))
-        return 0;
-    if (s->rlim_memlock == 0)
+    if ((flags & GMM_MAP_LOCKED) && !mlock_allowed(s))
         return -GMM_EPERM;
-    if (s->locked_vm + (len >> PAGE_SHIFT) > s->rlim_memlock >> PAGE_SHIFT)
-        return -GMM_EAGAIN;
-    return 0;
+    /* Locked by MAP_LOCKED or by mlockall(MCL_FUTURE) (mm->def_flags). */
+    uint32_t vm_flags = (flags & GMM_MAP_LOCKED ? VM_LOCKED : 0) | s->def_flags;
+    return mlock_future_ok(s, vm_flags, len) ? 0 : -GMM_EAGAIN;
 }
 
 static uint64_t pages_mapped_in(gmm_space *s, gmm_addr start, gmm_addr end)
@@ -171,23 +169,6 @@ static uint64_t pages_mapped_in(gmm_space *s, gmm_addr start, gmm_addr end)
         n += (b - a) >> PAGE_SHIFT;
     }
     return n;
-}
-
-/* ---- populate ---- */
-
-static void populate(gmm_space *s, gmm_addr start, gmm_addr end)
-{
-    for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
-        struct region *r = region_find(s, a);
-        if (!r || r->start > a || !(r->flags & VM_ACCESS_FLAGS))
-            return;
-        /* Writable private mappings are populated with write faults. */
-        int access = (r->flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? GMM_ACCESS_WRITE
-                                                                      : GMM_ACCESS_READ;
-        /* Errors are swallowed, as Linux's populate does. */
-        if (!space_fault_in(s, a, access))
-            return;
-    }
 }
 
 /* ---- mmap ---- */
@@ -296,8 +277,8 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
     if (s->map_count > s->max_map_count)
         return -GMM_ENOMEM;
 
-    uint32_t vm_flags = space_prot_bits(s, prot) | calc_vm_flag_bits(flags) | VM_MAYREAD |
-                        VM_MAYWRITE | VM_MAYEXEC;
+    uint32_t vm_flags = space_prot_bits(s, prot) | calc_vm_flag_bits(flags) | s->def_flags |
+                        VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     bool is_file = file || file_err;
     int64_t a = get_unmapped_area(s, addr, len, pgoff, flags, is_file);
     if (a < 0)
@@ -359,6 +340,9 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
             if (vm_flags & VM_GROWSDOWN)
                 return -GMM_EINVAL;
             vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
+            /* Never locked, mlockall(MCL_FUTURE) or not (checked
+             * natively on 6.18). */
+            vm_flags &= ~(uint32_t)VM_LOCKED_MASK;
             pgoff = addr >> PAGE_SHIFT;
             break;
         case GMM_MAP_PRIVATE:
@@ -374,7 +358,7 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
     a = mmap_region(s, addr, len, vm_flags, pgoff, f, file);
     if (a >= 0 && ((vm_flags & VM_LOCKED) ||
                    (flags & (GMM_MAP_POPULATE | GMM_MAP_NONBLOCK)) == GMM_MAP_POPULATE))
-        populate(s, addr, addr + len);
+        space_populate(s, addr, addr + len, true); /* errors are swallowed */
     return a;
 }
 

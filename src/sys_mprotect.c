@@ -34,11 +34,10 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
     vma_account(s, newflags, (int64_t)pages);
     space_invalidate(s, start, end);
     /* A private locked region becoming writable is populated with write
-     * faults (copy on write now rather than on access). */
+     * faults (copy on write now rather than on access), unless it locks
+     * on fault. */
     if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
-        for (gmm_addr a = start; a < end; a += PAGE_SIZE)
-            if (!space_fault_in(s, a, GMM_ACCESS_WRITE))
-                break;
+        space_populate(s, start, end, true);
     return 0;
 }
 

@@ -229,6 +229,14 @@ void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end)
     pt_clear_range(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, zap_one, s);
 }
 
+void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    if (s->hiwater_rss < s->rss)
+        s->hiwater_rss = s->rss;
+    space_invalidate(s, start, end);
+    pt_clear_range_keep(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, PTE_GUARD, zap_one, s);
+}
+
 bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end)
 {
     struct region *r = region_find(s, start);
