@@ -21,7 +21,8 @@ Conventions
     return the raw int.
   * Space.read/Space.write raise GuestFault (an OSError, errno EFAULT).
   * Space.translate returns a host address (int) or None after the fault
-    callback ran; the fault is also kept in Space.last_fault.
+    callback ran; the fault is also kept in Space.last_fault.  A thread
+    that runs guest code translates through its own Cpu (space.cpu()).
 
 Host callbacks are plain Python callables given to System():
   get_file(fd) -> a File object, a negative errno, or None (-EBADF)
@@ -345,6 +346,11 @@ PROTOTYPES = {
     "gmm_write": (c_int, (_p, _u64, _p, c_size_t)),
     "gmm_translate": (_p, (_p, _u64, c_int)),
     "gmm_translate_perms": (_p, (_p, _u64, c_int, POINTER(c_int))),
+    "gmm_cpu_create": (_p, (_p,)),
+    "gmm_cpu_destroy": (None, (_p,)),
+    "gmm_cpu_space": (_p, (_p,)),
+    "gmm_cpu_translate": (_p, (_p, _u64, c_int)),
+    "gmm_cpu_quiesce": (None, (_p,)),
 }
 
 # ---------------------------------------------------------------------------
@@ -902,6 +908,7 @@ class Space(_Closable):
         self._handle = _handle
         self.last_fault = None
         self.user = None
+        self._cpus = weakref.WeakSet()
         system._state.spaces[_handle] = self
 
     def _call(self, name, *args):
@@ -909,9 +916,11 @@ class Space(_Closable):
         return _invoke(h, getattr(_L(), name), h, *args)
 
     def close(self):
-        """Unmaps everything and frees the space."""
+        """Closes the space's CPUs, unmaps everything and frees the space."""
         if not self._handle:
             return
+        for cpu in list(self._cpus):
+            cpu.close()
         h, self._handle = self._handle, None
         try:
             _invoke(h, _L().gmm_space_destroy, h)
@@ -919,6 +928,10 @@ class Space(_Closable):
             self.system._state.spaces.pop(h, None)
 
     # ---- the space ----
+
+    def cpu(self):
+        """A Cpu of this space for the calling thread (gmm_cpu_create)."""
+        return Cpu(self)
 
     def fork(self):
         """A copy-on-write child (fork(2)), a new Space."""
@@ -1098,3 +1111,42 @@ class Space(_Closable):
         allowed = c_int()
         host = self._call("gmm_translate_perms", addr, access, ctypes.byref(allowed))
         return host, allowed.value
+
+
+class Cpu(_Closable):
+    """A gmm_cpu: the CPU path of one emulator thread, with its own TLB.
+    space.cpu(); a context manager; closed before its space.  Host
+    pointers from translate stay valid memory until this Cpu's next
+    quiesce()."""
+
+    def __init__(self, space):
+        h = space._call("gmm_cpu_create")
+        if not h:
+            raise MemoryError("gmm_cpu_create failed")
+        self.space = space
+        self._handle = h
+        space._cpus.add(self)
+
+    def _call(self, name, *args):
+        h = self._live()
+        return _invoke(self.space._live(), getattr(_L(), name), h, *args)
+
+    def close(self):
+        if not self._handle:
+            return
+        h, self._handle = self._handle, None
+        _invoke(self.space._live(), _L().gmm_cpu_destroy, h)
+        self.space._cpus.discard(self)
+
+    def translate(self, addr, access=ACCESS_READ):
+        """Space.translate through this CPU's TLB: a host address or None
+        (after the fault callback; the fault is in space.last_fault)."""
+        return self._call("gmm_cpu_translate", addr, access)
+
+    def quiesce(self):
+        """This thread holds no pointer from translate any more."""
+        self._call("gmm_cpu_quiesce")
+
+    def space_handle(self):
+        """gmm_cpu_space: the gmm_space * as an int (== space.handle)."""
+        return self._call("gmm_cpu_space")

@@ -704,6 +704,60 @@ class TestAccess(Base):
         self.assertEqual(sp.translate_perms(ro, g.ACCESS_WRITE), (None, 0))
         self.assertEqual(sp.last_fault, g.Fault(ro, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_ACCERR))
 
+    def test_cpu_objects(self):
+        self.need("gmm_cpu_create")
+        sp = self.space()
+        a = sp.mmap(0, 2 * PAGE, RW, ANON)
+        with sp.cpu() as cpu:
+            self.assertIs(cpu.space, sp)
+            self.assertEqual(cpu.space_handle(), sp.handle)
+            host = cpu.translate(a + 4, g.ACCESS_WRITE)
+            self.assertEqual(host, sp.translate(a + 4, g.ACCESS_WRITE))
+            ctypes.memmove(host, b"cpu", 3)
+            self.assertEqual(sp.read(a + 4, 3), b"cpu")
+            self.assertIsNone(cpu.translate(0x2000, g.ACCESS_READ))
+            self.assertEqual(self.faults, [(sp, g.Fault(0x2000, g.ACCESS_READ, g.SIGSEGV,
+                                                        g.SEGV_MAPERR))])
+            cpu.quiesce()
+            # A change made through the space reaches the CPU's TLB.
+            self.assertEqual(sp.mprotect(a, PAGE, g.PROT_READ), 0)
+            self.assertIsNone(cpu.translate(a, g.ACCESS_WRITE))
+            self.assertEqual(sp.last_fault.code, g.SEGV_ACCERR)
+        with self.assertRaisesRegex(ValueError, "Cpu is closed"):
+            cpu.quiesce()
+        cpu = sp.cpu()
+        sp.close()                       # closes its CPUs first
+        with self.assertRaises(ValueError):
+            cpu.translate(a)
+
+    def test_cpu_threads(self):
+        self.need("gmm_cpu_create")
+        import threading
+        sp = self.space()
+        pages = [sp.mmap(0, PAGE, RW, ANON) for _ in range(3)]
+        errors = []
+
+        def run(page, tag):
+            try:
+                with sp.cpu() as cpu:
+                    for i in range(500):
+                        host = cpu.translate(page, g.ACCESS_WRITE)
+                        ctypes.memmove(host, tag, 1)
+                        cpu.quiesce()
+            except BaseException as e:      # reported below
+                errors.append(e)
+        threads = [threading.Thread(target=run, args=(p, bytes([65 + i])))
+                   for i, p in enumerate(pages[:2])]
+        for t in threads:
+            t.start()
+        for i in range(200):                # the main thread changes the space
+            sp.mprotect(pages[2], PAGE, g.PROT_READ if i % 2 else RW)
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual((sp.read(pages[0], 1), sp.read(pages[1], 1)), (b"A", b"B"))
+        self.assertSpaceOk(sp)
+
     def test_fault_callback_signo_and_code(self):
         sp = self.space()
         ro = sp.mmap(0, PAGE, g.PROT_READ, ANON)
