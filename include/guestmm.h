@@ -21,13 +21,34 @@
  *   gmm_strerror() and gmm_errname() name every GMM_E* value.
  *
  * Threads
- *   Each space carries a mutex; every entry point that takes a space locks
- *   it for the duration of the call.  The frame allocator is guarded by a
- *   lock in the system.  Host callbacks (get_file, fault, invalidate) may be
- *   called with the space lock held and must not call back into the same
- *   space.  Host pointers returned by gmm_translate stay valid until the
- *   page is unmapped, re-protected or copied on write, which the library
- *   reports through host->invalidate before it happens.
+ *   Every entry point may be called from any thread.  Each space carries a
+ *   mutex that every call taking the space holds for its duration (syscalls,
+ *   user copies, translation slow paths); the system's frame allocator has
+ *   a lock of its own, taken inside it.  Host callbacks (get_file, fault,
+ *   invalidate) may run with a space lock held, and must not call back into
+ *   that space.
+ *
+ *   The CPU path.  A thread that runs guest code translates through a CPU
+ *   object of its own (gmm_cpu_create, one per emulator thread): each has a
+ *   private TLB, so no thread ever writes another's.  A change to a space's
+ *   translations (munmap, mprotect, mremap, copy on write, MADV_DONTNEED,
+ *   fork) is logged as a range; every TLB applies the ranges it has not seen
+ *   before its next lookup (one atomic compare on the fast path), so a change
+ *   in one range does not flush everything.  host->invalidate reports the
+ *   same ranges for the emulator's own caches (JIT code, Unicorn regions).
+ *
+ *   Pointer lifetime.  A host pointer from gmm_cpu_translate stays valid
+ *   memory -- never handed to another page or another space -- until that
+ *   CPU's next gmm_cpu_quiesce: frames freed meanwhile wait for a grace
+ *   period in which every CPU has quiesced (quiescent-state reclamation, as
+ *   RCU does).  Quiesce where the thread holds no pointer, for example
+ *   between translated blocks or at a syscall.  After an unmap a CPU can
+ *   still store through a pointer it already held until it translates
+ *   again, as a real CPU until its TLB shootdown completes; the store lands
+ *   in the old frame and is lost, never in anyone else's memory.
+ *   gmm_translate (no CPU object) keeps the same TLB rules but is for one
+ *   CPU thread per space, with no other thread changing the space while
+ *   its pointers are in use.
  *
  * This header is C11 and usable from C++ and from FFI layers: opaque
  * handles, fixed-width integers, no varargs, no macro needed to call
@@ -615,6 +636,28 @@ GMM_API void *gmm_translate(gmm_space *s, gmm_addr addr, int access);
  * grant lasts until host->invalidate covers the page (unmap, mprotect,
  * copy on write, fork). */
 GMM_API void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed);
+
+/* ------------------------------------------------------------------------
+ * CPUs: the CPU path for emulators that run guest threads on host threads
+ * (see "Threads" at the top).
+ * ------------------------------------------------------------------------ */
+
+typedef struct gmm_cpu gmm_cpu;
+
+/* A CPU object of space s for the calling emulator thread: its own TLB,
+ * and a part in the grace periods of the space's system.  NULL when out of
+ * memory.  Destroy every CPU of a space before the space. */
+GMM_API gmm_cpu *gmm_cpu_create(gmm_space *s);
+GMM_API void gmm_cpu_destroy(gmm_cpu *cpu);
+GMM_API gmm_space *gmm_cpu_space(const gmm_cpu *cpu);
+/* gmm_translate through the CPU's own TLB: the same result, faults and
+ * callbacks.  The pointer stays valid memory until gmm_cpu_quiesce. */
+GMM_API void *gmm_cpu_translate(gmm_cpu *cpu, gmm_addr addr, int access);
+/* The thread holds no pointer from gmm_cpu_translate any more: frames
+ * freed before now may be reused once every CPU has said so.  Cheap (two
+ * atomic accesses); call it often.  A CPU that never quiesces keeps freed
+ * frames from being reused (memory grows), nothing worse. */
+GMM_API void gmm_cpu_quiesce(gmm_cpu *cpu);
 
 #ifdef __cplusplus
 }

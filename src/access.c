@@ -3,7 +3,7 @@
  * object pages, copy on write), the software TLB, gmm_translate, gmm_read
  * and gmm_write.
  *
- * The TLB is direct-mapped by page number.  An entry keeps one tag per kind
+ * Each TLB is direct-mapped by page number.  An entry keeps one tag per kind
  * of access and host-minus-guest, so a hit is a compare and an add.  A write
  * tag is only set when a store needs no further work (shared mapping, or a
  * private frame with no other user), so read-only and copy-on-write pages
@@ -12,30 +12,60 @@
  */
 #include "internal.h"
 
-void tlb_flush_all(gmm_space *s)
+void tlb_init(struct tlb *t)
 {
     for (unsigned i = 0; i < TLB_SIZE; i++) {
-        s->tlb[i].tag_r = s->tlb[i].tag_w = s->tlb[i].tag_x = TLB_INVALID;
-        s->tlb[i].addend = 0;
+        t->e[i].tag_r = t->e[i].tag_w = t->e[i].tag_x = TLB_INVALID;
+        t->e[i].addend = 0;
     }
 }
 
-void tlb_flush_range(gmm_space *s, gmm_addr start, gmm_addr end)
+static void tlb_drop_range(struct tlb *t, gmm_addr start, gmm_addr end)
 {
     if (((end - start) >> PAGE_SHIFT) >= TLB_SIZE) {
-        tlb_flush_all(s);
+        tlb_init(t);
         return;
     }
     for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
-        struct tlb_entry *e = &s->tlb[(a >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+        struct tlb_entry *e = &t->e[(a >> PAGE_SHIFT) & (TLB_SIZE - 1)];
         if (e->tag_r == a || e->tag_w == a || e->tag_x == a)
             e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
     }
 }
 
+void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    pthread_mutex_lock(&s->inval_lock);
+    uint64_t seq = s->inval_seq + 1;
+    s->inval[seq % INVAL_LOG] = (struct inval_range){start, end};
+    __atomic_store_n(&s->inval_seq, seq, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->inval_lock);
+}
+
+/* Applies the invalidations t has not seen yet.  Only t's owner calls it. */
+static void tlb_catch_up_slow(gmm_space *s, struct tlb *t)
+{
+    pthread_mutex_lock(&s->inval_lock);
+    uint64_t seq = s->inval_seq;
+    if (seq - t->seen >= INVAL_LOG) {
+        tlb_init(t);
+    } else {
+        for (uint64_t k = t->seen + 1; k <= seq; k++)
+            tlb_drop_range(t, s->inval[k % INVAL_LOG].start, s->inval[k % INVAL_LOG].end);
+    }
+    t->seen = seq;
+    pthread_mutex_unlock(&s->inval_lock);
+}
+
+static inline void tlb_catch_up(gmm_space *s, struct tlb *t)
+{
+    if (unlikely(__atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE) != t->seen))
+        tlb_catch_up_slow(s, t);
+}
+
 void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end)
 {
-    tlb_flush_range(s, start, end);
+    tlb_shootdown(s, start, end);
     gmm_system *sys = s->sys;
     if (sys->host.invalidate)
         sys->host.invalidate(sys->host.user, s, start, end - start);
@@ -115,7 +145,7 @@ static int expand_stack(gmm_space *s, struct region *r, gmm_addr page)
 
 /* Makes the page at addr present for access and fills its TLB entry.
  * Caller holds the space lock. */
-static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
+static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr, int access,
                                       struct tlb_entry **out)
 {
     gmm_addr page = addr & PAGE_MASK;
@@ -157,7 +187,7 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
             frame_t src;
             err = object_page(sys, r->obj, r->file, idx, &src);
             if (!err) {
-                f = frame_alloc(sys);
+                f = frame_alloc_uninit(sys, false);
                 if (f == FRAME_NONE)
                     err = -GMM_ENOMEM;
                 else
@@ -184,7 +214,7 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
         /* Copy on write when the frame has other users: a fork relative,
          * the page cache, or it is the zero frame. */
         if (old == FRAME_ZERO || frame_refcount(sys, old) > 1) {
-            frame_t f = frame_alloc(sys);
+            frame_t f = frame_alloc_uninit(sys, old == FRAME_ZERO);
             if (f == FRAME_NONE)
                 return FAULT_OOM;
             if (old != FRAME_ZERO)
@@ -205,7 +235,7 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
         object_mark_dirty(r->obj, idx);
 
     frame_t f = pte_frame(pte);
-    struct tlb_entry *e = &s->tlb[pn & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &t->e[pn & (TLB_SIZE - 1)];
     e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
     e->addend = (intptr_t)frame_ptr(sys, f) - (intptr_t)page;
     if (readable(r->flags))
@@ -223,13 +253,13 @@ static enum fault_result handle_fault(gmm_space *s, gmm_addr addr, int access,
 bool space_fault_in(gmm_space *s, gmm_addr addr, int access)
 {
     struct tlb_entry *e;
-    return handle_fault(s, addr, access, &e) == FAULT_OK;
+    return handle_fault(s, &s->copy_tlb, addr, access, &e) == FAULT_OK;
 }
 
 int space_fault(gmm_space *s, gmm_addr addr, int access)
 {
     struct tlb_entry *e;
-    enum fault_result res = handle_fault(s, addr, access, &e);
+    enum fault_result res = handle_fault(s, &s->copy_tlb, addr, access, &e);
     return res == FAULT_OK ? 0 : res == FAULT_OOM ? -GMM_ENOMEM : -GMM_EFAULT;
 }
 
@@ -242,12 +272,16 @@ static inline bool tlb_hit(const struct tlb_entry *e, gmm_addr page, int access)
 
 /* The slow path of gmm_translate; with allowed, also the accesses the
  * page's fresh TLB entry grants (gmm_translate_perms). */
-static void *translate_slow(gmm_space *s, gmm_addr addr, int access, int *allowed)
+/* Kept out of line so that a TLB hit in gmm_translate costs no frame
+ * set-up. */
+__attribute__((noinline, cold)) static void *translate_slow(gmm_space *s, struct tlb *t,
+                                                           gmm_addr addr, int access,
+                                                           int *allowed)
 {
     struct tlb_entry *e = NULL;
     space_lock(s);
     enum fault_result res =
-        addr < s->task_size ? handle_fault(s, addr, access, &e) : FAULT_MAPERR;
+        addr < s->task_size ? handle_fault(s, t, addr, access, &e) : FAULT_MAPERR;
     void *p = res == FAULT_OK ? (void *)(intptr_t)((intptr_t)addr + e->addend) : NULL;
     if (allowed) {
         gmm_addr page = addr & PAGE_MASK;
@@ -282,16 +316,22 @@ static void *translate_slow(gmm_space *s, gmm_addr addr, int access, int *allowe
     return NULL;
 }
 
-void *gmm_translate(gmm_space *s, gmm_addr addr, int access)
+static inline void *translate(gmm_space *s, struct tlb *t, gmm_addr addr, int access)
 {
     access &= GMM_ACCESS_READ | GMM_ACCESS_WRITE | GMM_ACCESS_EXEC;
     if (unlikely(!access))
         access = GMM_ACCESS_READ;
+    tlb_catch_up(s, t);
     gmm_addr page = addr & PAGE_MASK;
-    struct tlb_entry *e = &s->tlb[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &t->e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
     if (likely(tlb_hit(e, page, access)))
         return (void *)(intptr_t)((intptr_t)addr + e->addend);
-    return translate_slow(s, addr, access, NULL);
+    return translate_slow(s, t, addr, access, NULL);
+}
+
+void *gmm_translate(gmm_space *s, gmm_addr addr, int access)
+{
+    return translate(s, &s->cpu_tlb, addr, access);
 }
 
 void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed)
@@ -300,17 +340,72 @@ void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed)
     if (unlikely(!access))
         access = GMM_ACCESS_READ;
     int dummy;
-    return translate_slow(s, addr, access, allowed ? allowed : &dummy);
+    tlb_catch_up(s, &s->cpu_tlb);
+    return translate_slow(s, &s->cpu_tlb, addr, access, allowed ? allowed : &dummy);
+}
+
+/* ---- CPUs: one per emulator thread that runs guest code ---- */
+
+gmm_cpu *gmm_cpu_create(gmm_space *s)
+{
+    gmm_system *sys = s->sys;
+    gmm_cpu *c = gmm_calloc(sys, 1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->space = s;
+    tlb_init(&c->tlb);
+    c->tlb.seen = __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE);
+    pthread_mutex_lock(&sys->lock);
+    c->quiesced = __atomic_load_n(&sys->epoch, __ATOMIC_ACQUIRE);
+    c->next = sys->cpus;
+    if (sys->cpus)
+        sys->cpus->prev = c;
+    sys->cpus = c;
+    pthread_mutex_unlock(&sys->lock);
+    return c;
+}
+
+void gmm_cpu_destroy(gmm_cpu *c)
+{
+    if (!c)
+        return;
+    gmm_system *sys = c->space->sys;
+    pthread_mutex_lock(&sys->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        sys->cpus = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&sys->lock);
+    gmm_free(c);
+}
+
+gmm_space *gmm_cpu_space(const gmm_cpu *c)
+{
+    return c->space;
+}
+
+void *gmm_cpu_translate(gmm_cpu *c, gmm_addr addr, int access)
+{
+    return translate(c->space, &c->tlb, addr, access);
+}
+
+void gmm_cpu_quiesce(gmm_cpu *c)
+{
+    gmm_system *sys = c->space->sys;
+    __atomic_store_n(&c->quiesced, __atomic_load_n(&sys->epoch, __ATOMIC_ACQUIRE),
+                     __ATOMIC_RELEASE);
 }
 
 /* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */
 static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
 {
     gmm_addr page = addr & PAGE_MASK;
-    struct tlb_entry *e = &s->tlb[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &s->copy_tlb.e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
     if (!tlb_hit(e, page, access)) {
         e = NULL;
-        if (addr >= s->task_size || handle_fault(s, addr, access, &e) != FAULT_OK)
+        if (addr >= s->task_size || handle_fault(s, &s->copy_tlb, addr, access, &e) != FAULT_OK)
             return NULL;
     }
     return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
@@ -325,6 +420,7 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
     if (gaddr >= s->task_size || len > s->task_size - gaddr)
         return -GMM_EFAULT;
     space_lock(s);
+    tlb_catch_up(s, &s->copy_tlb);
     int ret = 0;
     while (len) {
         size_t n = PAGE_SIZE - OFFSET_IN_PAGE(gaddr);

@@ -61,7 +61,7 @@ static const char *check_regions(gmm_space *s)
          * that expands onto a neighbour stays apart from it, and the heap
          * never extends a region that ends at start_brk. */
         if (r->next && vma_mergeable(r, r->next) && !(r->next->flags & VM_GROWSDOWN) &&
-            r->end != PAGE_ALIGN(s->start_brk))
+            r->end != PAGE_ALIGN(s->start_brk) && !r->linux_unmerged && !r->next->linux_unmerged)
             return "regions: mergeable neighbours left unmerged";
         if ((r->flags & VM_SHARED) && !r->obj)
             return "region: shared without a backing object";
@@ -85,7 +85,17 @@ static const char *check_regions(gmm_space *s)
     return NULL;
 }
 
+static const char *space_check(gmm_space *s);
+
 const char *gmm_space_check(gmm_space *s)
+{
+    space_lock(s);
+    const char *e = space_check(s);
+    space_unlock(s);
+    return e;
+}
+
+static const char *space_check(gmm_space *s)
 {
     const char *e = check_regions(s);
     if (e)
@@ -130,13 +140,16 @@ const char *gmm_space_check(gmm_space *s)
             return "checker: out of memory";
         }
         uint64_t nfree = 0;
-        for (frame_t f = sys->free_head; f != FRAME_NONE && !c.err;
-             f = sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)]) {
-            if (f >= c.nframes || is_free[f] || ++nfree > c.nframes)
-                c.err = "frames: free list corrupt";
-            else
-                is_free[f] = true;
-        }
+        /* The free list and the two grace-period lists. */
+        frame_t heads[3] = {sys->free_head, sys->limbo_new, sys->limbo_old};
+        for (int l = 0; l < 3; l++)
+            for (frame_t f = heads[l]; f != FRAME_NONE && !c.err;
+                 f = sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)]) {
+                if (f >= c.nframes || is_free[f] || ++nfree > c.nframes)
+                    c.err = "frames: free list corrupt";
+                else
+                    is_free[f] = true;
+            }
         for (frame_t f = 1; f < c.nframes && !c.err; f++) {
             if (is_free[f]) {
                 if (c.counts[f])

@@ -27,6 +27,10 @@ static void extend(gmm_system *sys, struct gmm_object *o, uint64_t new_size)
     o->size = new_size;
 }
 
+static void file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t off,
+                         const void *buf, size_t len);
+static void file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size);
+
 static void unref_frame(void *ctx, uint64_t pn, pte_t pte)
 {
     (void)pn;
@@ -35,6 +39,14 @@ static void unref_frame(void *ctx, uint64_t pn, pte_t pte)
 
 void gmm_file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t off, const void *buf,
                       size_t len)
+{
+    sys_mm_lock(sys);
+    file_written(sys, dev, ino, off, buf, len);
+    sys_mm_unlock(sys);
+}
+
+static void file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t off,
+                         const void *buf, size_t len)
 {
     struct gmm_object *o = object_find_file(sys, dev, ino);
     if (!o || len == 0 || off + len < off)
@@ -52,6 +64,13 @@ void gmm_file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t off,
 }
 
 void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size)
+{
+    sys_mm_lock(sys);
+    file_resized(sys, dev, ino, new_size);
+    sys_mm_unlock(sys);
+}
+
+static void file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size)
 {
     struct gmm_object *o = object_find_file(sys, dev, ino);
     if (!o)
@@ -80,6 +99,9 @@ void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_
 
 int gmm_file_sync(gmm_system *sys, uint64_t dev, uint64_t ino)
 {
+    sys_mm_lock(sys);
     struct gmm_object *o = object_find_file(sys, dev, ino);
-    return o ? object_writeback(sys, o, 0, UINT64_MAX >> PAGE_SHIFT, true) : 0;
+    int ret = o ? object_writeback(sys, o, 0, UINT64_MAX >> PAGE_SHIFT, true) : 0;
+    sys_mm_unlock(sys);
+    return ret;
 }

@@ -32,7 +32,7 @@ static int arena_grow(gmm_system *sys)
 
 int frame_init(gmm_system *sys)
 {
-    sys->free_head = FRAME_NONE;
+    sys->free_head = sys->limbo_new = sys->limbo_old = FRAME_NONE;
     if (arena_grow(sys))
         return -GMM_ENOMEM;
     sys->bump = 1; /* frame 0 is the zero frame */
@@ -56,6 +56,41 @@ static inline uint32_t *ref_slot(gmm_system *sys, frame_t f)
 
 frame_t frame_alloc(gmm_system *sys)
 {
+    return frame_alloc_uninit(sys, true);
+}
+
+/* The grace period: frames freed while CPUs run may still be behind a
+ * pointer a CPU got from gmm_cpu_translate.  They wait in limbo_new; when
+ * the free list runs dry, limbo_old (closed at epoch limbo_stamp) is
+ * reused if every CPU has quiesced since, and limbo_new becomes the next
+ * limbo_old.  Caller holds sys->lock. */
+static void limbo_reclaim(gmm_system *sys)
+{
+    if (sys->limbo_old != FRAME_NONE) {
+        for (struct gmm_cpu *c = sys->cpus; c; c = c->next)
+            if (__atomic_load_n(&c->quiesced, __ATOMIC_ACQUIRE) < sys->limbo_stamp)
+                return;
+        /* Every CPU passed a quiescent point after the batch closed. */
+        frame_t f = sys->limbo_old;
+        while (f != FRAME_NONE) {
+            frame_t next = *ref_slot(sys, f);
+            *ref_slot(sys, f) = sys->free_head;
+            sys->free_head = f;
+            f = next;
+        }
+        sys->limbo_old = FRAME_NONE;
+    }
+    if (sys->limbo_new != FRAME_NONE) {
+        sys->limbo_old = sys->limbo_new;
+        sys->limbo_new = FRAME_NONE;
+        sys->limbo_stamp = __atomic_add_fetch(&sys->epoch, 1, __ATOMIC_ACQ_REL);
+        if (!sys->cpus)
+            limbo_reclaim(sys);
+    }
+}
+
+frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
+{
     frame_t f;
     bool recycled = false;
     pthread_mutex_lock(&sys->lock);
@@ -65,6 +100,8 @@ frame_t frame_alloc(gmm_system *sys)
         pthread_mutex_unlock(&sys->lock);
         return FRAME_NONE;
     }
+    if (sys->free_head == FRAME_NONE)
+        limbo_reclaim(sys);
     if (sys->free_head != FRAME_NONE) {
         f = sys->free_head;
         sys->free_head = *ref_slot(sys, f);
@@ -79,7 +116,7 @@ frame_t frame_alloc(gmm_system *sys)
     *ref_slot(sys, f) = 1;
     sys->frames_used++;
     pthread_mutex_unlock(&sys->lock);
-    if (recycled)
+    if (recycled && zero)
         memset(frame_ptr(sys, f), 0, PAGE_SIZE);
     return f;
 }
@@ -98,8 +135,14 @@ void frame_unref(gmm_system *sys, frame_t f)
     if (__atomic_sub_fetch(slot, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     pthread_mutex_lock(&sys->lock);
-    *slot = sys->free_head;
-    sys->free_head = f;
+    if (sys->cpus) {
+        /* A CPU may still use it: it waits for a grace period. */
+        *slot = sys->limbo_new;
+        sys->limbo_new = f;
+    } else {
+        *slot = sys->free_head;
+        sys->free_head = f;
+    }
     sys->frames_used--;
     pthread_mutex_unlock(&sys->lock);
 }

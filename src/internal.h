@@ -3,10 +3,12 @@
  *
  *   gmm_system   frames (4 KiB host pages carved from large arenas, each with
  *                a reference count), the shared zero frame, the list of
- *                spaces, and the host callbacks.  Lock: sys->lock guards the
+ *                spaces, and the host callbacks.  Locks: sys->mm_lock guards
+ *                every space and the objects they share (see gmm_system);
+ *                sys->lock, inside it, guards the
  *                frame free list, arena growth and the space list.
  *
- *   gmm_space    one guest mm.  Lock: space->lock guards everything in it.
+ *   gmm_space    one guest mm.  Lock: its system's mm_lock (space_lock).
  *                It holds two views that are kept apart as Linux keeps vmas
  *                and ptes apart:
  *     regions    what the guest asked for (struct region, the vmas): start,
@@ -219,6 +221,8 @@ struct region {
     gmm_space *space;                      /* the space whose tree holds it */
     struct vma_policy pol;
     struct anon_name *name;
+    bool linux_unmerged; /* Linux leaves it apart from a mergeable neighbour
+                            (the source of a MREMAP_DONTUNMAP move) */
 };
 
 /* ---- software TLB ---- */
@@ -231,13 +235,51 @@ struct tlb_entry {
     intptr_t addend;              /* host - guest */
 };
 
+/* One TLB: used by one thread (a gmm_cpu's, gmm_translate's), or under
+ * the space lock (user copies).  It never sees invalidations directly: it
+ * catches up with the space's invalidation log (tlb_catch_up) before use,
+ * so nobody writes another thread's TLB. */
+struct tlb {
+    struct tlb_entry e[TLB_SIZE];
+    uint64_t seen; /* the space's inval_seq this TLB has applied */
+};
+
+/* The space's invalidation log: the last INVAL_LOG ranges whose
+ * translations changed; a TLB further behind is flushed whole. */
+#define INVAL_LOG 64
+struct inval_range {
+    gmm_addr start, end;
+};
+
+/* A CPU of the embedder (gmm_cpu_create): its own TLB, and its place in
+ * the system's reclamation of freed frames. */
+struct gmm_cpu {
+    gmm_space *space;
+    struct gmm_cpu *next, *prev; /* sys->cpus, under sys->lock */
+    uint64_t quiesced;           /* sys->epoch at its last quiescent point */
+    struct tlb tlb;
+};
+
 struct gmm_system {
     gmm_host host;
     bool has_host;
+    /* The mm lock: every space's regions and page table, the objects and
+     * page cache they share, brk, limits and accounting.  Taken by each
+     * call that works on a space (space_lock), never inside sys->lock. */
+    pthread_mutex_t mm_lock;
+    /* Frames (free list, limbo, arenas), file handles, the space and CPU
+     * lists.  Innermost: taken inside mm_lock, never around it. */
     pthread_mutex_t lock;
     struct arena arenas[MAX_ARENAS];
     uint32_t narenas;
     frame_t free_head;  /* list of freed frames linked through ref[] */
+    /* Freed frames that a CPU may still hold a pointer to (only while
+     * gmm_cpu objects exist): limbo_new collects them; limbo_old, closed
+     * at epoch limbo_stamp, is reused once every CPU has quiesced since. */
+    frame_t limbo_new, limbo_old;
+    uint64_t limbo_stamp;
+    uint64_t epoch;            /* grace-period counter (atomic) */
+    struct gmm_cpu *cpus;      /* under lock */
     frame_t bump;       /* next never-used frame */
     uint64_t frames_used;
     uint64_t next_anon; /* anon_vma identities */
@@ -255,9 +297,10 @@ struct gmm_space {
     gmm_space *sys_next, *sys_prev;
     gmm_abi abi;
     void *user;
-    pthread_mutex_t lock;
 
     struct region *root, *first, *last;
+    struct region *region_cache; /* freed regions kept for reuse, via next */
+    unsigned region_cached;
     uint64_t map_count;
 
     gmm_addr task_size, mmap_base, legacy_base, mmap_min_addr;
@@ -279,7 +322,11 @@ struct gmm_space {
     struct vma_policy pol;                /* set_mempolicy(): the task's policy */
 
     struct pagetable pt;
-    struct tlb_entry tlb[TLB_SIZE];
+    struct tlb cpu_tlb;  /* gmm_translate's: one CPU thread */
+    struct tlb copy_tlb; /* user copies: under the lock */
+    pthread_mutex_t inval_lock;   /* guards inval[] */
+    uint64_t inval_seq;           /* invalidations so far (atomic) */
+    struct inval_range inval[INVAL_LOG];
 };
 
 /* ---- host.c: the only place that calls the host OS ---- */
@@ -290,6 +337,9 @@ GMM_HIDDEN void host_release(void *p, size_t len);
 GMM_HIDDEN int frame_init(gmm_system *sys);
 GMM_HIDDEN void frame_fini(gmm_system *sys);
 GMM_HIDDEN frame_t frame_alloc(gmm_system *sys); /* zeroed, ref 1 */
+/* The same; with zero false a recycled frame keeps old contents (for a
+ * frame about to be overwritten whole, such as a copy on write). */
+GMM_HIDDEN frame_t frame_alloc_uninit(gmm_system *sys, bool zero);
 GMM_HIDDEN void frame_ref(gmm_system *sys, frame_t f);
 GMM_HIDDEN void frame_unref(gmm_system *sys, frame_t f);
 GMM_HIDDEN uint32_t frame_refcount(gmm_system *sys, frame_t f);
@@ -322,6 +372,8 @@ GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 /* ---- region.c: the tree ---- */
 GMM_HIDDEN struct region *region_alloc(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
+/* Frees the regions a space keeps for reuse. */
+GMM_HIDDEN void region_cache_drain(gmm_space *s);
 /* First region with end > addr, or NULL (Linux find_vma). */
 GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);
 /* Inserts r (not overlapping anything). */
@@ -373,9 +425,21 @@ GMM_HIDDEN bool vma_is_data(uint32_t flags);
  * under RLIMIT_AS and RLIMIT_DATA (with its soft-limit-0 quirk)? */
 GMM_HIDDEN bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages);
 
+/* ---- sys_mmap.c ---- */
+/* Linux get_unmapped_area() for a mapping of len bytes at page offset
+ * pgoff (flags: GMM_MAP_FIXED, GMM_MAP_SHARED, GMM_MAP_32BIT; file: a file
+ * mapping): the address, or a negative errno. */
+GMM_HIDDEN int64_t space_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, uint64_t pgoff,
+                                       int flags, bool file);
+/* munmap(2) with the space locked (Linux do_vmi_munmap()). */
+GMM_HIDDEN int64_t space_munmap(gmm_space *s, gmm_addr addr, uint64_t len);
+
 /* ---- access.c ---- */
-GMM_HIDDEN void tlb_flush_all(gmm_space *s);
-GMM_HIDDEN void tlb_flush_range(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Logs that translations of [start, end) changed: every TLB of the space
+ * drops them before its next use.  Does not call the host (see
+ * space_invalidate). */
+GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
+GMM_HIDDEN void tlb_init(struct tlb *t);
 /* Makes the page at addr present for access, as a fault would (caller
  * holds the space lock); false when the access is not allowed or memory
  * ran out. */
@@ -457,8 +521,14 @@ static inline uint32_t space_prot_bits(const gmm_space *s, int prot)
 }
 
 /* ---- locking helpers ---- */
-static inline void space_lock(gmm_space *s) { pthread_mutex_lock(&s->lock); }
-static inline void space_unlock(gmm_space *s) { pthread_mutex_unlock(&s->lock); }
+/* A space is guarded by its system's mm lock: the spaces of one system
+ * share frames, objects and the page cache, so one lock keeps cross-space
+ * work (fork, file truncation, writeback, MAP_SHARED faults) simple and
+ * safe; the CPU fast path takes no lock at all. */
+static inline void space_lock(gmm_space *s) { pthread_mutex_lock(&s->sys->mm_lock); }
+static inline void space_unlock(gmm_space *s) { pthread_mutex_unlock(&s->sys->mm_lock); }
+static inline void sys_mm_lock(gmm_system *sys) { pthread_mutex_lock(&sys->mm_lock); }
+static inline void sys_mm_unlock(gmm_system *sys) { pthread_mutex_unlock(&sys->mm_lock); }
 
 /* An i386 space sees 32-bit registers. */
 static inline uint64_t space_arg(const gmm_space *s, uint64_t v)

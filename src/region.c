@@ -39,10 +39,17 @@ static void update(struct region *n)
     n->max_gap = g;
 }
 
+/* Recomputes n and its ancestors, stopping where nothing changes any
+ * more (an unchanged node leaves its ancestors unchanged). */
 static void propagate(struct region *n)
 {
-    for (; n; n = n->parent)
+    for (; n; n = n->parent) {
+        int h = n->height;
+        uint64_t g = n->max_gap;
         update(n);
+        if (n->height == h && n->max_gap == g)
+            return;
+    }
 }
 
 static void replace_child(gmm_space *s, struct region *parent, struct region *old,
@@ -104,22 +111,57 @@ static struct region *rebalance(gmm_space *s, struct region *n)
     return n;
 }
 
-static void rebalance_up(gmm_space *s, struct region *n)
+/* Restores balance and augmentation from n up.  After an insertion it may
+ * stop once a node needed no rotation and kept its height and gap (nothing
+ * above can change); a removal restructures nodes whose stored values are
+ * stale, so it walks to the root. */
+static void rebalance_up(gmm_space *s, struct region *n, bool stop_early)
 {
     while (n) {
-        n = rebalance(s, n);
-        n = n->parent;
+        int h = n->height;
+        uint64_t g = n->max_gap;
+        struct region *top = rebalance(s, n);
+        if (stop_early && top == n && n->height == h && n->max_gap == g)
+            return;
+        n = top->parent;
     }
 }
 
+/* Freed regions are kept for reuse by their space (a bounded cache): an
+ * mmap/munmap pair then costs no allocation. */
+#define REGION_CACHE_MAX 32
+
 struct region *region_alloc(gmm_space *s)
 {
-    return gmm_calloc(s->sys, 1, sizeof(struct region));
+    struct region *r = s->region_cache;
+    if (!r)
+        return gmm_calloc(s->sys, 1, sizeof(struct region));
+    s->region_cache = r->next;
+    s->region_cached--;
+    memset(r, 0, sizeof(*r));
+    return r;
 }
 
 void region_free(struct region *r)
 {
+    gmm_space *s = r ? r->space : NULL;
+    if (s && s->region_cached < REGION_CACHE_MAX) {
+        r->next = s->region_cache;
+        s->region_cache = r;
+        s->region_cached++;
+        return;
+    }
     gmm_free(r);
+}
+
+void region_cache_drain(gmm_space *s)
+{
+    while (s->region_cache) {
+        struct region *r = s->region_cache;
+        s->region_cache = r->next;
+        gmm_free(r);
+    }
+    s->region_cached = 0;
 }
 
 struct region *region_find(gmm_space *s, gmm_addr addr)
@@ -166,7 +208,9 @@ void region_insert(gmm_space *s, struct region *r)
     else
         s->last = r;
     s->map_count++;
-    rebalance_up(s, r);
+    /* The new leaf first: its stored values mean nothing yet. */
+    update(r);
+    rebalance_up(s, r->parent, true);
     if (r->next)
         propagate(r->next);
 }
@@ -184,6 +228,7 @@ void region_remove(gmm_space *s, struct region *z)
     else
         s->last = z->prev;
 
+    struct region *moved = NULL;
     if (!z->left || !z->right) {
         fix = z->parent;
         replace_child(s, z->parent, z, z->left ? z->left : z->right);
@@ -202,9 +247,18 @@ void region_remove(gmm_space *s, struct region *z)
         replace_child(s, z->parent, z, y);
         y->left = z->left;
         y->left->parent = y;
+        /* y stands where z stood: it takes z's values, which are right for
+         * its ancestors until the walk below (or propagate(y)) says
+         * otherwise. */
+        y->height = z->height;
+        y->max_gap = z->max_gap;
+        moved = y;
     }
     s->map_count--;
-    rebalance_up(s, fix);
+    rebalance_up(s, fix, true);
+    /* y's own gap changed and the walk may have stopped below it. */
+    if (moved)
+        propagate(moved);
     if (next)
         propagate(next);
     z->left = z->right = z->parent = z->prev = z->next = NULL;

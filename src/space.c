@@ -33,8 +33,10 @@ gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_alloc_fn 
         sys->has_host = true;
     }
     pthread_mutex_init(&sys->lock, NULL);
+    pthread_mutex_init(&sys->mm_lock, NULL);
     if (frame_init(sys)) {
         pthread_mutex_destroy(&sys->lock);
+        pthread_mutex_destroy(&sys->mm_lock);
         gmm_free(sys);
         return NULL;
     }
@@ -49,6 +51,7 @@ void gmm_system_destroy(gmm_system *sys)
         gmm_space_destroy(sys->spaces);
     frame_fini(sys);
     pthread_mutex_destroy(&sys->lock);
+    pthread_mutex_destroy(&sys->mm_lock);
     gmm_free(sys);
 }
 
@@ -86,7 +89,6 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
     s->sys = sys;
     s->pt.sys = sys;
     s->abi = abi;
-    pthread_mutex_init(&s->lock, NULL);
     s->task_size = abi == GMM_ABI_I386 ? TASK_SIZE_32 : TASK_SIZE_64;
     s->mmap_base = s->task_size - MMAP_GAP;
     /* Linux's mmap_legacy_base without randomisation: task size / 3. */
@@ -100,7 +102,9 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
     s->rlim_stack = 8ull << 20;
     s->rlim_max_stack = RLIM_INFINITY;
     s->rlim_memlock = s->rlim_max_memlock = 8ull << 20;
-    tlb_flush_all(s);
+    tlb_init(&s->cpu_tlb);
+    tlb_init(&s->copy_tlb);
+    pthread_mutex_init(&s->inval_lock, NULL);
     space_link(s);
     return s;
 }
@@ -125,9 +129,10 @@ void gmm_space_destroy(gmm_space *s)
         r = next;
     }
     s->root = s->first = s->last = NULL;
+    region_cache_drain(s);
     pt_destroy(&s->pt, unref_frame, s->sys);
     space_unlock(s);
-    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->inval_lock);
     gmm_free(s);
 }
 
@@ -274,8 +279,7 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     child->hiwater_vm = child->total_vm;
     child->hiwater_rss = child->rss;
     /* Private frames are now shared: stores must fault to copy them, in
-     * the library's TLB and in any write translation the host cached. */
-    tlb_flush_all(parent);
+     * the library's TLBs and in any write translation the host cached. */
     for (struct region *r = parent->first; r; r = r->next)
         if ((r->flags & (VM_SHARED | VM_WRITE | VM_DONTCOPY)) == VM_WRITE)
             space_invalidate(parent, r->start, r->end);

@@ -129,6 +129,12 @@ static int64_t get_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, uint
     return fixed_area_check(s, (gmm_addr)a, len);
 }
 
+int64_t space_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len, uint64_t pgoff, int flags,
+                            bool file)
+{
+    return get_unmapped_area(s, addr, len, pgoff, flags, file);
+}
+
 /* ---- limits ---- */
 
 static bool may_expand_vm(gmm_space *s, uint32_t flags, uint64_t pages)
@@ -193,10 +199,13 @@ static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t v
     gmm_addr end = addr + len;
     uint64_t pages = len >> PAGE_SHIFT;
 
-    /* Unmapping the old range may split a region in two. */
-    if (vma_unmap_splits(s, addr, end) && s->map_count >= s->max_map_count)
+    /* What is there now (MAP_FIXED): unmapping it may split a region in
+     * two.  A free range (every search result) skips all of that. */
+    struct region *there = region_find(s, addr);
+    bool occupied = there && there->start < end;
+    if (occupied && vma_unmap_splits(s, addr, end) && s->map_count >= s->max_map_count)
         return -GMM_ENOMEM;
-    uint64_t old = pages_mapped_in(s, addr, end);
+    uint64_t old = occupied ? pages_mapped_in(s, addr, end) : 0;
     if (!may_expand_vm(s, vm_flags, pages - old))
         return -GMM_ENOMEM;
     /* Private writable memory is charged (VM_ACCOUNT). */
@@ -225,7 +234,7 @@ static int64_t mmap_region(gmm_space *s, gmm_addr addr, uint64_t len, uint32_t v
      * mapping of the same file must not free its page cache. */
     if (obj)
         object_attach(s->sys, obj, r);
-    if (vma_unmap(s, addr, end)) {
+    if (occupied && vma_unmap(s, addr, end)) {
         if (obj)
             object_detach(s->sys, obj, r);
         region_free(r);
@@ -492,21 +501,26 @@ int64_t gmm_sys_old_mmap(gmm_space *s, gmm_addr args)
 
 /* ---- munmap ---- */
 
-int64_t gmm_sys_munmap(gmm_space *s, gmm_addr addr, uint64_t len)
+int64_t space_munmap(gmm_space *s, gmm_addr addr, uint64_t len)
 {
-    addr = space_arg(s, addr);
-    len = space_arg(s, len);
+    /* do_vmi_munmap() */
     if (OFFSET_IN_PAGE(addr) || addr > s->task_size || len > s->task_size - addr)
         return -GMM_EINVAL;
     gmm_addr end = addr + PAGE_ALIGN(len);
     if (end == addr)
         return -GMM_EINVAL;
-    space_lock(s);
-    int64_t ret = 0;
+    /* Punching a hole needs one more region. */
     if (vma_unmap_splits(s, addr, end) && s->map_count >= s->max_map_count)
-        ret = -GMM_ENOMEM;
-    else
-        ret = vma_unmap(s, addr, end);
+        return -GMM_ENOMEM;
+    return vma_unmap(s, addr, end);
+}
+
+int64_t gmm_sys_munmap(gmm_space *s, gmm_addr addr, uint64_t len)
+{
+    addr = space_arg(s, addr);
+    len = space_arg(s, len);
+    space_lock(s);
+    int64_t ret = space_munmap(s, addr, len);
     space_unlock(s);
     return ret;
 }

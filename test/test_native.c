@@ -39,7 +39,8 @@
 #define MAX_OPS 4000
 #define MAX_TEXT (1 << 20)
 
-enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_WRITE, OP_READ, OP_FTRUNCATE, OP_PWRITE };
+enum { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_WRITE, OP_READ, OP_FTRUNCATE, OP_PWRITE,
+       OP_MREMAP };
 
 /* File mappings: the child maps a real file (opened read-write and
  * read-only); the library maps an identical copy through callbacks that
@@ -58,7 +59,19 @@ struct op {
     uint32_t n;  /* bytes for OP_READ/OP_WRITE/OP_PWRITE */
     uint64_t off, len, pgoff;
     uint8_t val;
+    /* OP_MREMAP: new length, and the new address as base + offset (base
+     * BASE_ABS with offset 0: none). */
+    int32_t new_base;
+    uint64_t new_len, new_off;
 };
+
+/* madvise, the mlock family, mincore and msync (op.prot: the advice or
+ * the flags; op.flags: which call of a family; op.n: mincore's vector
+ * length; op.pgoff: a bad vector address when op.flags is set). */
+enum { OP_MADVISE = 32, OP_MLOCK, OP_MLOCKALL, OP_MINCORE, OP_MSYNC };
+enum { LOCK_MLOCK, LOCK_MLOCK2, LOCK_MLOCK2_ONFAULT, LOCK_MLOCK2_BADFLAGS, LOCK_MUNLOCK };
+#define VEC_MAX 1024                    /* mincore vector bytes at most */
+#define LIB_VEC 0x300000000000ull       /* the library's vector page(s) */
 
 struct header {
     uint64_t start_brk, brk;
@@ -77,6 +90,7 @@ static int64_t child_results[MAX_OPS];
 static char child_text[MAX_TEXT];
 static char child_filtered[MAX_TEXT];
 static uint8_t child_data[PG];
+static uint8_t child_vec[VEC_MAX];
 
 static long raw(long nr, long a, long b, long c, long d, long e, long f)
 {
@@ -188,6 +202,18 @@ static uint64_t start_brk_of_self(void)
     return p ? strtoull(p, NULL, 10) : 0;
 }
 
+static uint64_t op_new_addr(const struct op *o, uint64_t a1)
+{
+    switch (o->new_base) {
+    case BASE_W1:
+        return a1 + o->new_off;
+    case BASE_W2:
+        return W2_BASE + o->new_off;
+    default:
+        return o->new_off;
+    }
+}
+
 static int run_child(int in, int out, const char *path)
 {
     int fd_rw = (int)raw(SYS_open, (long)path, O_RDWR, 0, 0, 0, 0);
@@ -225,6 +251,10 @@ static int run_child(int in, int out, const char *path)
         case OP_FTRUNCATE:
             rec.ret = raw(SYS_ftruncate, fd_rw, (long)o->len, 0, 0, 0, 0);
             break;
+        case OP_MREMAP:
+            rec.ret = raw(SYS_mremap, (long)addr, (long)o->len, (long)o->new_len, o->flags,
+                          (long)op_new_addr(o, a1), 0);
+            break;
         case OP_PWRITE:
             memset(child_data, o->val, o->n);
             rec.ret = raw(SYS_pwrite64, fd_rw, (long)child_data, o->n, (long)o->off, 0, 0);
@@ -252,6 +282,29 @@ static int run_child(int in, int out, const char *path)
             if (rec.ret > 0)
                 rec.data_len = (uint32_t)raw(SYS_read, pipefd[0], (long)child_data,
                                              sizeof(child_data), 0, 0, 0);
+            break;
+        case OP_MADVISE:
+            rec.ret = raw(SYS_madvise, (long)addr, (long)o->len, o->prot, 0, 0, 0);
+            break;
+        case OP_MLOCK:
+            rec.ret = o->flags == LOCK_MUNLOCK ? raw(SYS_munlock, (long)addr, (long)o->len, 0, 0, 0, 0)
+                      : o->flags == LOCK_MLOCK ? raw(SYS_mlock, (long)addr, (long)o->len, 0, 0, 0, 0)
+                                               : raw(SYS_mlock2, (long)addr, (long)o->len, o->prot, 0, 0, 0);
+            break;
+        case OP_MLOCKALL:
+            rec.ret = o->prot ? raw(SYS_mlockall, o->prot, 0, 0, 0, 0, 0)
+                              : raw(SYS_munlockall, 0, 0, 0, 0, 0, 0);
+            break;
+        case OP_MINCORE:
+            /* The vector is a static buffer; its bytes go back as data. */
+            memset(child_vec, 0xEE, o->n);
+            rec.ret = raw(SYS_mincore, (long)addr, (long)o->len,
+                          o->flags ? (long)o->pgoff : (long)child_vec, 0, 0, 0);
+            memcpy(child_data, child_vec, o->n);
+            rec.data_len = o->n;
+            break;
+        case OP_MSYNC:
+            rec.ret = raw(SYS_msync, (long)addr, (long)o->len, o->prot, 0, 0, 0);
             break;
         }
         child_results[i] = rec.ret;
@@ -332,6 +385,63 @@ static void rand_target(struct op *o, int nmmaps, const int *mmap_idx, const uin
         o->off += 1 + below(PG - 1); /* unaligned */
 }
 
+/* One of madvise, mlock/mlock2/munlock, mlockall/munlockall, mincore,
+ * msync on a target as the other calls pick theirs.  Left out: advice
+ * whose effect depends on this machine's memory state or configuration
+ * rather than on the calls (HUGEPAGE and COLLAPSE: transparent huge
+ * pages; HWPOISON, SOFT_OFFLINE: this kernel lacks memory-failure
+ * injection; REMOVE: it would punch a hole in the real file). */
+static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint64_t *mmap_len)
+{
+    o->len = rand_len();
+    if (o->len > W2_SIZE && !chance(30))
+        o->len = (1 + below(8)) * PG;
+    rand_target(o, nmmaps, mmap_idx, mmap_len);
+    unsigned pick = (unsigned)below(100);
+    if (pick < 45) {
+        static const int advice[] = {
+            GMM_MADV_NORMAL,        GMM_MADV_RANDOM,       GMM_MADV_SEQUENTIAL,  GMM_MADV_WILLNEED,
+            GMM_MADV_DONTNEED,      GMM_MADV_DONTNEED,     GMM_MADV_FREE,        GMM_MADV_DONTFORK,
+            GMM_MADV_DOFORK,        GMM_MADV_MERGEABLE,    GMM_MADV_UNMERGEABLE, GMM_MADV_NOHUGEPAGE,
+            GMM_MADV_DONTDUMP,      GMM_MADV_DODUMP,       GMM_MADV_WIPEONFORK,  GMM_MADV_KEEPONFORK,
+            GMM_MADV_COLD,          GMM_MADV_PAGEOUT,      GMM_MADV_POPULATE_READ,
+            GMM_MADV_POPULATE_WRITE, GMM_MADV_DONTNEED_LOCKED, GMM_MADV_GUARD_INSTALL,
+            GMM_MADV_GUARD_INSTALL, GMM_MADV_GUARD_REMOVE, 5, 1212};
+        o->kind = OP_MADVISE;
+        o->prot = advice[below(sizeof(advice) / sizeof(advice[0]))];
+    } else if (pick < 62) {
+        o->kind = OP_MLOCK;
+        o->flags = (int)below(5);
+        o->prot = o->flags == LOCK_MLOCK2_ONFAULT    ? GMM_MLOCK_ONFAULT
+                  : o->flags == LOCK_MLOCK2_BADFLAGS ? 2 + (int)below(4)
+                                                     : 0;
+    } else if (pick < 65) {
+        o->kind = OP_MLOCKALL;
+        static const int flags[] = {0, 0, GMM_MCL_CURRENT, GMM_MCL_FUTURE,
+                                    GMM_MCL_CURRENT | GMM_MCL_FUTURE, GMM_MCL_FUTURE | GMM_MCL_ONFAULT,
+                                    GMM_MCL_CURRENT | GMM_MCL_ONFAULT, GMM_MCL_ONFAULT, 8};
+        o->prot = flags[below(sizeof(flags) / sizeof(flags[0]))];
+    } else if (pick < 85) {
+        o->kind = OP_MINCORE;
+        /* The vector holds VEC_MAX entries; huge lengths fail before it is
+         * written. */
+        uint64_t pages = (o->len + PG - 1) / PG;
+        if (o->len < (1ull << 40) && pages > VEC_MAX)
+            o->len = VEC_MAX * PG, pages = VEC_MAX;
+        o->n = pages > VEC_MAX ? VEC_MAX : (uint32_t)pages;
+        if (chance(5)) {
+            o->flags = 1; /* a vector the kernel cannot write */
+            o->pgoff = chance(50) ? 0x10 : (uint64_t)-PG;
+        }
+    } else {
+        o->kind = OP_MSYNC;
+        static const int flags[] = {0, GMM_MS_ASYNC, GMM_MS_SYNC, GMM_MS_SYNC, GMM_MS_INVALIDATE,
+                                    GMM_MS_ASYNC | GMM_MS_INVALIDATE, GMM_MS_SYNC | GMM_MS_INVALIDATE,
+                                    GMM_MS_SYNC | GMM_MS_ASYNC, 8};
+        o->prot = flags[below(sizeof(flags) / sizeof(flags[0]))];
+    }
+}
+
 static int gen_ops(struct op *ops, int n, uint64_t seed)
 {
     static int mmap_idx[MAX_OPS];
@@ -341,6 +451,10 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
     for (int i = 0; i < n; i++) {
         struct op *o = &ops[i];
         memset(o, 0, sizeof(*o));
+        if (chance(20)) {
+            gen_mm_op(o, nmmaps, mmap_idx, mmap_len);
+            continue;
+        }
         unsigned pick = (unsigned)below(100);
         if (pick < 34) {
             o->kind = OP_MMAP;
@@ -418,6 +532,37 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
                 o->off = (uint64_t)-(int64_t)(1 + below(3 * PG));
             else
                 o->off = below(W1_SIZE + 64 * PG);
+        } else if (pick < 92 && pick >= 86) {
+            o->kind = OP_MREMAP;
+            o->len = chance(5) ? 0 : rand_len();
+            if (o->len > W2_SIZE && !chance(20))
+                o->len = (1 + below(8)) * PG;
+            rand_target(o, nmmaps, mmap_idx, mmap_len);
+            unsigned f = (unsigned)below(100);
+            o->flags = f < 20   ? 0
+                       : f < 50 ? GMM_MREMAP_MAYMOVE
+                       : f < 75 ? GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED
+                       : f < 85 ? GMM_MREMAP_MAYMOVE | GMM_MREMAP_DONTUNMAP
+                       : f < 93 ? GMM_MREMAP_MAYMOVE | GMM_MREMAP_DONTUNMAP | GMM_MREMAP_FIXED
+                       : f < 97 ? GMM_MREMAP_FIXED
+                                : (int)below(16);
+            o->new_len = chance(40) ? o->len : (1 + below(12)) * PG - (chance(10) ? 1 : 0);
+            if (o->new_len > W2_SIZE || chance(2))
+                o->new_len = chance(50) ? 0 : o->new_len;
+            if (o->flags & (GMM_MREMAP_FIXED | GMM_MREMAP_DONTUNMAP)) {
+                /* A destination inside a window (FIXED replaces what is
+                 * there natively too). */
+                o->new_base = chance(40) ? BASE_W1 : BASE_W2;
+                o->new_off = below((o->new_base == BASE_W1 ? W1_SIZE : W2_SIZE) / PG) * PG;
+                if (chance(3))
+                    o->new_off += 1 + below(PG - 1);
+                if (!(o->flags & GMM_MREMAP_FIXED) && chance(30))
+                    o->new_base = BASE_ABS, o->new_off = 0;
+            }
+            if (o->new_len && o->new_len < (1ull << 40)) {
+                mmap_idx[nmmaps] = i;
+                mmap_len[nmmaps++] = o->new_len;
+            }
         } else if (pick < 86) {
             /* The file changes behind the mappings. */
             o->kind = chance(50) ? OP_FTRUNCATE : OP_PWRITE;
@@ -442,8 +587,11 @@ static int gen_ops(struct op *ops, int n, uint64_t seed)
 
 static const char *op_name(int kind)
 {
-    static const char *names[] = {"mmap",  "munmap", "mprotect",  "brk",
-                                  "write", "read",   "ftruncate", "pwrite"};
+    static const char *mm_names[] = {"madvise", "mlock", "mlockall", "mincore", "msync"};
+    if (kind >= OP_MADVISE)
+        return mm_names[kind - OP_MADVISE];
+    static const char *names[] = {"mmap",  "munmap", "mprotect",  "brk",   "write",
+                                  "read",  "ftruncate", "pwrite", "mremap"};
     return names[kind];
 }
 
@@ -583,11 +731,64 @@ static char *run_native(const struct op *ops, uint32_t nops, const char *path, s
     return buf;
 }
 
+/* Is addr in a region of a file, by the library's maps text?  The page
+ * cache of the kernel holds what its own reads and writes of the file
+ * brought in, which the library's does not: mincore compares anonymous
+ * memory only. */
+static bool in_file_region(const char *maps, uint64_t addr)
+{
+    for (const char *line = maps; *line;) {
+        unsigned long long st, en, off, ino;
+        char perms[8];
+        unsigned maj, mnr;
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &st, &en, perms, &off, &maj, &mnr, &ino) == 7 &&
+            addr >= st && addr < en) {
+            const char *eol = strchr(line, '\n');
+            const char *shm = strstr(line, "/dev/zero (deleted)");
+            return ino != 0 && !(shm && (!eol || shm < eol));
+        }
+        const char *eol = strchr(line, '\n');
+        if (!eol)
+            break;
+        line = eol + 1;
+    }
+    return false;
+}
+
+/* mincore on the library: the vector at LIB_VEC (or the bad address the
+ * op names), read back into out; entries of file pages take the kernel's
+ * value. */
+static int64_t mincore_op(gmm_space *s, const struct op *o, uint64_t addr, const uint8_t *native,
+                          uint8_t *out)
+{
+    static char maps[1 << 16];
+    memset(out, 0xEE, o->n);
+    assert_int_equal(gmm_write(s, LIB_VEC, out, o->n), 0);
+    int64_t ret = gmm_sys_mincore(s, addr, o->len, o->flags ? o->pgoff : LIB_VEC);
+    assert_int_equal(gmm_read(s, LIB_VEC, out, o->n), 0);
+    gmm_space_maps(s, maps, sizeof(maps));
+    for (uint32_t i = 0; i < o->n; i++)
+        if (in_file_region(maps, (addr & ~(PG - 1)) + (uint64_t)i * PG))
+            out[i] = native[i];
+    if (memcmp(out, native, o->n) != 0) {
+        fprintf(stderr, "mincore vectors (libguestmm, Linux):\n");
+        for (uint32_t i = 0; i < o->n; i++)
+            fprintf(stderr, "%02x%c", out[i], i + 1 == o->n ? '\n' : ' ');
+        for (uint32_t i = 0; i < o->n; i++)
+            fprintf(stderr, "%02x%c", native[i], i + 1 == o->n ? '\n' : ' ');
+        fprintf(stderr, "maps:\n%s", maps);
+    }
+    return ret;
+}
+
 static void describe(char *buf, size_t cap, const struct op *o, uint64_t addr)
 {
-    snprintf(buf, cap, "%s addr=0x%llx len=0x%llx prot=0x%x flags=0x%x pgoff=0x%llx n=%u",
+    snprintf(buf, cap,
+             "%s addr=0x%llx len=0x%llx prot=0x%x flags=0x%x pgoff=0x%llx n=%u new_len=0x%llx "
+             "new=%d+0x%llx",
              op_name(o->kind), (unsigned long long)addr, (unsigned long long)o->len, o->prot,
-             o->flags, (unsigned long long)o->pgoff, o->n);
+             o->flags, (unsigned long long)o->pgoff, o->n, (unsigned long long)o->new_len,
+             o->new_base, (unsigned long long)o->new_off);
 }
 
 static long total_ops;
@@ -716,6 +917,9 @@ static void compare_run(uint64_t seed, uint32_t nops)
     /* The child runs as root: CAP_IPC_LOCK lifts RLIMIT_MEMLOCK natively. */
     assert_int_equal(gmm_space_setrlimit(s, GMM_RLIMIT_MEMLOCK, GMM_RLIM_INFINITY, GMM_RLIM_INFINITY), 0);
     mirror_layout(s, snapshot, a1);
+    /* mincore's vector, in guest memory no operation reaches. */
+    assert_int_equal(gmm_sys_mmap(s, LIB_VEC, VEC_MAX, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                     (int64_t)LIB_VEC);
     assert_int_equal(gmm_space_init_brk(s, h.start_brk), 0);
     assert_int_equal(gmm_sys_brk(s, h.brk), (int64_t)h.brk);
     CHECK(s);
@@ -766,6 +970,9 @@ static void compare_run(uint64_t seed, uint32_t nops)
                 ret = o->n;
             break;
         }
+        case OP_MREMAP:
+            ret = gmm_sys_mremap(s, addr, o->len, o->new_len, o->flags, op_new_addr(o, a1));
+            break;
         case OP_FTRUNCATE:
             ret = ftruncate(files.fd_rw, (off_t)o->len) ? -errno : 0;
             if (ret == 0)
@@ -788,14 +995,34 @@ static void compare_run(uint64_t seed, uint32_t nops)
                 data_len = o->n;
             }
             break;
+        case OP_MADVISE:
+            ret = gmm_sys_madvise(s, addr, o->len, o->prot);
+            break;
+        case OP_MLOCK:
+            ret = o->flags == LOCK_MUNLOCK ? gmm_sys_munlock(s, addr, o->len)
+                  : o->flags == LOCK_MLOCK ? gmm_sys_mlock(s, addr, o->len)
+                                           : gmm_sys_mlock2(s, addr, o->len, o->prot);
+            break;
+        case OP_MLOCKALL:
+            ret = o->prot ? gmm_sys_mlockall(s, o->prot) : gmm_sys_munlockall(s);
+            break;
+        case OP_MINCORE:
+            ret = mincore_op(s, o, addr, native_data, lib_data);
+            data_len = o->n;
+            break;
+        case OP_MSYNC:
+            ret = gmm_sys_msync(s, addr, o->len, o->prot);
+            break;
         }
         results[i] = ret;
-        /* GMM_NATIVE_TRACE=ADDR: the operations that touched ADDR. */
+        /* GMM_NATIVE_TRACE=ADDR[-END]: the operations that touched it. */
         if (getenv("GMM_NATIVE_TRACE")) {
-            uint64_t t = strtoull(getenv("GMM_NATIVE_TRACE"), NULL, 16);
+            char *dash;
+            uint64_t t = strtoull(getenv("GMM_NATIVE_TRACE"), &dash, 16);
+            uint64_t t_end = *dash == '-' ? strtoull(dash + 1, NULL, 16) : t + 1;
             uint64_t span = o->kind == OP_MMAP && ret > 0 ? o->len : o->len + o->n;
             gmm_addr at = o->kind == OP_MMAP && ret > 0 ? (gmm_addr)ret : addr;
-            if (t >= at && t - at < span) {
+            if (t_end > at && t < at + span) {
                 char d[256];
                 describe(d, sizeof(d), o, at);
                 fprintf(stderr, "trace op %u: %s fd=%d -> %lld\n", i, d, o->fd, (long long)ret);
