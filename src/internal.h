@@ -179,6 +179,7 @@ struct obj_key {
 struct gmm_object {
     int kind;
     uint32_t refs;            /* regions (in any space) that map it */
+    uint32_t shared_refs;     /* ... of which MAP_SHARED and writable (VM_SHARED) */
     struct obj_key key;       /* file: its hash key */
     uint64_t dev, ino;        /* shown in maps */
     uint64_t size;            /* bytes: the file's size (cached), or the shmem size */

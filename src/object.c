@@ -128,6 +128,8 @@ struct gmm_object *object_get_file(gmm_system *sys, const gmm_file *f, struct gm
 void object_attach(gmm_system *sys, struct gmm_object *o, struct region *r)
 {
     o->refs++;
+    if (r->flags & VM_SHARED)
+        o->shared_refs++;
     r->obj_prev = NULL;
     r->obj_next = o->rmap;
     if (o->rmap)
@@ -157,8 +159,14 @@ void object_detach(gmm_system *sys, struct gmm_object *o, struct region *r)
     if (r->obj_next)
         r->obj_next->obj_prev = r->obj_prev;
     r->obj_next = r->obj_prev = NULL;
-    if (--o->refs)
+    /* The last shared mapping is gone: only it could dirty pages, so write
+     * them back now rather than when a private mapping lets go. */
+    bool last_shared = (r->flags & VM_SHARED) && --o->shared_refs == 0;
+    if (--o->refs) {
+        if (last_shared)
+            object_writeback(sys, o, 0, UINT64_MAX >> PAGE_SHIFT, true);
         return;
+    }
     /* The last mapping is gone: write back what is dirty, then let go. */
     if (o->kind == OBJ_FILE) {
         object_writeback(sys, o, 0, UINT64_MAX >> PAGE_SHIFT, true);

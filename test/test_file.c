@@ -673,6 +673,73 @@ static void file_newline_in_path_is_escaped(void **state)
     env_close(&e);
 }
 
+/* Issue 3's scenario in one: the file MAP_SHARED in two spaces, MAP_PRIVATE
+ * in a third; stores through each; what each space and the file see before
+ * and after msync, munmap and a reported truncation. */
+static void file_two_shared_spaces_and_a_private_one_through_msync_munmap_truncation(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 3 * PG);
+    gmm_space *a = e.s;
+    gmm_space *b = new_space(e.sys, GMM_ABI_I386);
+    gmm_space *c = new_space(e.sys, GMM_ABI_X86_64);
+    gmm_addr pa = (gmm_addr)fmap(a, 3 * PG, RW, FSHARED, FD_RW, 0);
+    gmm_addr pb = (gmm_addr)fmap(b, 3 * PG, RW, FSHARED, FD_RW, 0);
+    gmm_addr pc = (gmm_addr)fmap(c, 3 * PG, RW, FPRIV, FD_RW, 0);
+
+    poke(a, pa + 10, 'a');          /* shared store in space a */
+    poke(b, pb + PG + 10, 'b');     /* shared store in space b */
+    poke(c, pc + 2 * PG + 10, 'c'); /* private store in space c */
+    /* Before msync: the shared stores are seen by both shared spaces and
+     * by the private one where it has no copy; the file has none yet. */
+    assert_int_equal(peek(b, pb + 10), 'a');
+    assert_int_equal(peek(a, pa + PG + 10), 'b');
+    assert_int_equal(peek(c, pc + 10), 'a');
+    assert_int_equal(peek(a, pa + 2 * PG + 10), 'C');
+    assert_int_equal(e.file.data[10], 'A');
+    assert_int_equal(e.file.writes, 0);
+
+    /* msync of one page of space a writes that dirty page only... */
+    assert_int_equal(gmm_sys_msync(a, pa, PG, GMM_MS_SYNC), 0);
+    assert_int_equal(e.file.writes, 1);
+    assert_int_equal(e.file.data[10], 'a');
+    assert_int_equal(e.file.data[PG + 10], 'B');
+    /* ...and msync in space b (MS_ASYNC) the other one. */
+    assert_int_equal(gmm_sys_msync(b, pb, 3 * PG, GMM_MS_ASYNC), 0);
+    assert_int_equal(e.file.writes, 2);
+    assert_int_equal(e.file.data[PG + 10], 'b');
+    /* The private store never reaches the file. */
+    assert_int_equal(e.file.data[2 * PG + 10], 'C');
+
+    /* A store after msync dirties the page again; munmap in b writes
+     * nothing (a still maps the file), munmap in a writes it back. */
+    poke(b, pb + 20, 'B');
+    assert_int_equal(gmm_sys_munmap(b, pb, 3 * PG), 0);
+    assert_int_equal(e.file.writes, 2);
+    assert_int_equal(peek(a, pa + 20), 'B');
+    assert_int_equal(gmm_sys_munmap(a, pa, 3 * PG), 0);
+    assert_int_equal(e.file.writes, 3);
+    assert_int_equal(e.file.data[20], 'B');
+
+    /* The emulator truncates the file to one page and reports it: the
+     * private space keeps page 0, SIGBUSes beyond, its copy included. */
+    e.file.size = PG;
+    gmm_file_resized(e.sys, 0x801, 1234, PG);
+    CHECK(c);
+    assert_int_equal(peek(c, pc + 20), 'B');
+    uint8_t byte;
+    assert_int_equal(gmm_read(c, pc + PG, &byte, 1), -GMM_EFAULT);
+    assert_int_equal(gmm_read(c, pc + 2 * PG + 10, &byte, 1), -GMM_EFAULT);
+    assert_null(gmm_translate(c, pc + 2 * PG, GMM_ACCESS_READ));
+    assert_int_equal(e.faults.last.signo, GMM_SIGBUS);
+    assert_int_equal(e.faults.last.code, GMM_BUS_ADRERR);
+    assert_int_equal(e.file.size, PG);
+    gmm_space_destroy(b);
+    gmm_space_destroy(c);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +776,7 @@ int main(void)
         cmocka_unit_test(file_adjacent_mappings_merge_only_with_contiguous_offsets),
         cmocka_unit_test(file_device_numbers_print_as_linux_encodes_them),
         cmocka_unit_test(file_newline_in_path_is_escaped),
+        cmocka_unit_test(file_two_shared_spaces_and_a_private_one_through_msync_munmap_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
