@@ -295,7 +295,9 @@ typedef struct gmm_file_ops {
     int64_t (*write)(void *handle, uint64_t off, const void *buf, size_t len);
     /* Current size in bytes, or -errno. */
     int64_t (*size)(void *handle);
-    /* The library holds no more references to handle. May be NULL. */
+    /* The library holds no more references to handle: once for every handle
+       get_file handed out (the mmap that asked for it may have failed),
+       when its last mapping goes. May be NULL. */
     void (*release)(void *handle);
 } gmm_file_ops;
 
@@ -319,6 +321,15 @@ typedef struct gmm_host {
     void (*fault)(void *user, gmm_space *space, const gmm_fault *fault);
     /* Host pointers or cached translations for [start, start+len) are no longer valid. */
     void (*invalidate)(void *user, gmm_space *space, gmm_addr start, uint64_t len);
+    /* Optional (may be NULL; added after the contract, at the end so that
+     * older initialisers stay valid).  The library wrote guest memory of
+     * [start, start+len) that is mapped executable (PROT_EXEC): a user copy
+     * (gmm_write, a syscall storing into guest memory) or a file write
+     * reported with gmm_file_written that shows through a mapping.  A JIT
+     * drops the code it translated from those pages only; translations
+     * stay valid (no invalidate).  Stores the emulator makes itself through
+     * gmm_translate pointers are its own to track. */
+    void (*code_written)(void *user, gmm_space *space, gmm_addr start, uint64_t len);
 } gmm_host;
 
 /* ------------------------------------------------------------------------

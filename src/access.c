@@ -76,7 +76,7 @@ void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end)
 static bool anon_neighbour(const struct region *a, const struct region *b)
 {
     return a->end == b->start && a->obj == b->obj &&
-           ((a->flags ^ b->flags) & ~(uint32_t)VM_ACCESS_FLAGS) == 0 &&
+           ((a->flags ^ b->flags) & ~(uint32_t)(VM_ACCESS_FLAGS | VM_STICKY)) == 0 &&
            a->pol.mode == b->pol.mode && a->pol.flags == b->pol.flags &&
            a->pol.nodes == b->pol.nodes &&
            b->pgoff == a->pgoff + ((a->end - a->start) >> PAGE_SHIFT);
@@ -398,8 +398,9 @@ void gmm_cpu_quiesce(gmm_cpu *c)
                      __ATOMIC_RELEASE);
 }
 
-/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */
-static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
+/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT);
+ * *exec tells whether the page is mapped executable. */
+static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access, bool *exec)
 {
     gmm_addr page = addr & PAGE_MASK;
     struct tlb_entry *e = &s->copy_tlb.e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -408,7 +409,16 @@ static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
         if (addr >= s->task_size || handle_fault(s, &s->copy_tlb, addr, access, &e) != FAULT_OK)
             return NULL;
     }
+    *exec = e->tag_x == page;
     return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
+}
+
+/* Tells the host that the library wrote executable guest memory. */
+static void code_written(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    gmm_system *sys = s->sys;
+    if (start < end && sys->host.code_written)
+        sys->host.code_written(sys->host.user, s, start, end - start);
 }
 
 static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bool to_guest)
@@ -422,14 +432,23 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
     space_lock(s);
     tlb_catch_up(s, &s->copy_tlb);
     int ret = 0;
+    gmm_addr code_start = 0, code_end = 0; /* executable bytes written */
     while (len) {
         size_t n = PAGE_SIZE - OFFSET_IN_PAGE(gaddr);
         if (n > len)
             n = len;
-        uint8_t *p = user_page(s, gaddr, access);
+        bool exec;
+        uint8_t *p = user_page(s, gaddr, access, &exec);
         if (!p) {
             ret = -GMM_EFAULT;
             break;
+        }
+        if (to_guest && exec) {
+            if (code_end != gaddr) {
+                code_written(s, code_start, code_end);
+                code_start = gaddr;
+            }
+            code_end = gaddr + n;
         }
         if (to_guest)
             memcpy(p, host, n);
@@ -439,6 +458,7 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
         host += n;
         len -= n;
     }
+    code_written(s, code_start, code_end);
     space_unlock(s);
     return ret;
 }
