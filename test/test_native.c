@@ -409,6 +409,13 @@ static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint6
             GMM_MADV_GUARD_INSTALL, GMM_MADV_GUARD_REMOVE, 5, 1212};
         o->kind = OP_MADVISE;
         o->prot = advice[below(sizeof(advice) / sizeof(advice[0]))];
+        /* madvise has no upper bound but the mappings: a huge range would
+         * zap the child's own memory beyond the windows. */
+        bool destroys = o->prot == GMM_MADV_DONTNEED || o->prot == GMM_MADV_DONTNEED_LOCKED ||
+                        o->prot == GMM_MADV_FREE || o->prot == GMM_MADV_PAGEOUT ||
+                        o->prot == GMM_MADV_GUARD_INSTALL;
+        if (destroys && o->len > W2_SIZE)
+            o->len = (1 + below(8)) * PG;
     } else if (pick < 62) {
         o->kind = OP_MLOCK;
         o->flags = (int)below(5);
