@@ -140,7 +140,8 @@ static void move_pte(void *ctx, uint64_t pn, pte_t pte)
             c->failed = true;
         return;
     }
-    pt_clear(&c->s->pt, pn);
+    /* The source entry is cleared after the walk (pt_clear here could
+     * free the leaf the walk is in: a use after free the fuzzer found). */
     pt_slot(&c->s->pt, dst, true);
     pt_set(&c->s->pt, dst, pte);
 }
@@ -167,6 +168,7 @@ static int move_pages(gmm_space *s, gmm_addr from, gmm_addr to, uint64_t len)
     c.commit = true;
     /* The ranges do not overlap: the order of the walk does not matter. */
     pt_walk(&s->pt, lo, hi, move_pte, &c);
+    pt_clear_range(&s->pt, lo, hi, NULL, NULL);
     return 0;
 }
 
