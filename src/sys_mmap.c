@@ -349,9 +349,6 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
             if (vm_flags & VM_GROWSDOWN)
                 return -GMM_EINVAL;
             vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
-            /* Never locked, mlockall(MCL_FUTURE) or not (checked
-             * natively on 6.18). */
-            vm_flags &= ~(uint32_t)VM_LOCKED_MASK;
             pgoff = addr >> PAGE_SHIFT;
             break;
         case GMM_MAP_PRIVATE:
@@ -365,6 +362,16 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
         vm_flags |= VM_NORESERVE;
 
     a = mmap_region(s, addr, len, vm_flags, pgoff, f, file);
+    /* __mmap_complete(): droppable memory is never locked, mlockall
+     * (MCL_FUTURE) or not; the merge was tried with VM_LOCKED (so none was
+     * made), and it is populated as if locked (checked natively on 6.18). */
+    if (a >= 0 && (vm_flags & VM_DROPPABLE) && (vm_flags & VM_LOCKED_MASK)) {
+        struct region *r = region_find(s, addr);
+        vma_account(s, r->flags, -(int64_t)(len >> PAGE_SHIFT));
+        r->flags &= ~(uint32_t)VM_LOCKED_MASK;
+        vma_account(s, r->flags, (int64_t)(len >> PAGE_SHIFT));
+        r->linux_unmerged = true;
+    }
     if (a >= 0 && ((vm_flags & VM_LOCKED) ||
                    (flags & (GMM_MAP_POPULATE | GMM_MAP_NONBLOCK)) == GMM_MAP_POPULATE))
         space_populate(s, addr, addr + len, true); /* errors are swallowed */
