@@ -740,6 +740,48 @@ static void file_two_shared_spaces_and_a_private_one_through_msync_munmap_trunca
     env_close(&e);
 }
 
+/* mremap of file mappings (CONFORMANCE 5.2). */
+static void file_mremap_grow_keeps_cow_page_and_exposes_new_file_pages(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_addr a = (gmm_addr)fmap(e.s, 2 * PG, RW, FPRIV, FD_RW, 0);
+    poke(e.s, a + PG, 'p'); /* page 1 dirtied: a private copy */
+    int64_t n = gmm_sys_mremap(e.s, a, 2 * PG, 3 * PG, GMM_MREMAP_MAYMOVE, 0);
+    CHECK(e.s);
+    assert_true(n > 0);
+    assert_int_equal(peek(e.s, (gmm_addr)n), 'A');          /* the file */
+    assert_int_equal(peek(e.s, (gmm_addr)n + PG), 'p');     /* the copy */
+    assert_int_equal(peek(e.s, (gmm_addr)n + 2 * PG), 'C'); /* file page 2 */
+    assert_int_equal(e.file.data[PG], 'B');
+    env_close(&e);
+}
+
+static void file_mremap_shared_moves_keep_data_across_mprotect(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_addr a = (gmm_addr)fmap(e.s, 4 * PG, RW, FSHARED, FD_RW, 0);
+    poke(e.s, a + 2 * PG, 's');
+    gmm_addr d1 = 0x40000000, d2 = 0x50000000;
+    assert_int_equal(gmm_sys_mremap(e.s, a + PG, 2 * PG, 2 * PG,
+                                    GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED, d1), (int64_t)d1);
+    assert_int_equal(gmm_sys_mprotect(e.s, d1, PG, GMM_PROT_READ), 0);
+    assert_int_equal(gmm_sys_mremap(e.s, d1, 2 * PG, 2 * PG,
+                                    GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED, d2), (int64_t)d2);
+    CHECK(e.s);
+    assert_int_equal(peek(e.s, d2), 'B');
+    assert_int_equal(peek(e.s, d2 + PG), 's');
+    /* The maps lines keep the file offsets. */
+    assert_non_null(strstr(maps_of(e.s), "50000000-50001000 r--s 00001000 08:01 1234"));
+    assert_non_null(strstr(maps_of(e.s), "50001000-50002000 rw-s 00002000 08:01 1234"));
+    assert_int_equal(gmm_file_sync(e.sys, 0x801, 1234), 0);
+    assert_int_equal(e.file.data[2 * PG], 's');
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +819,8 @@ int main(void)
         cmocka_unit_test(file_device_numbers_print_as_linux_encodes_them),
         cmocka_unit_test(file_newline_in_path_is_escaped),
         cmocka_unit_test(file_two_shared_spaces_and_a_private_one_through_msync_munmap_truncation),
+        cmocka_unit_test(file_mremap_grow_keeps_cow_page_and_exposes_new_file_pages),
+        cmocka_unit_test(file_mremap_shared_moves_keep_data_across_mprotect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -566,6 +566,27 @@ static void mremap_i386_takes_arguments_modulo_2_32(void **state)
     gmm_system_destroy(sys);
 }
 
+static void mremap_locked_mapping_grown_with_maymove_stays_locked(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e);
+    gmm_addr a = map(e.s, 0x30000000, PG, RW, ANON_PRIV | GMM_MAP_LOCKED);
+    map(e.s, 0x30000000 + PG, PG, GMM_PROT_READ, ANON_PRIV);
+    int64_t n = remap(e.s, a, PG, 3 * PG, MAYMOVE, 0);
+    assert_true(n > 0 && (gmm_addr)n != a);
+    /* Locked: msync(MS_INVALIDATE) is EBUSY on it, and it is populated. */
+    assert_int_equal(gmm_sys_msync(e.s, (gmm_addr)n, 3 * PG, GMM_MS_INVALIDATE), -GMM_EBUSY);
+    unsigned char vec[3];
+    gmm_addr v = map(e.s, 0, PG, RW, ANON_PRIV);
+    assert_int_equal(gmm_sys_mincore(e.s, (gmm_addr)n, 3 * PG, v), 0);
+    assert_int_equal(gmm_read(e.s, v, vec, 3), 0);
+    assert_int_equal(vec[0] & 1, 1);
+    assert_int_equal(vec[1] & 1, 1);
+    assert_int_equal(vec[2] & 1, 1);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +627,7 @@ int main(void)
         cmocka_unit_test(mremap_dontunmap_part_of_a_region),
         cmocka_unit_test(mremap_dontunmap_shared_source_still_shows_the_data),
         cmocka_unit_test(mremap_i386_takes_arguments_modulo_2_32),
+        cmocka_unit_test(mremap_locked_mapping_grown_with_maymove_stays_locked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
