@@ -375,6 +375,11 @@ GMM_HIDDEN struct region *region_alloc(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
 /* Frees the regions a space keeps for reuse. */
 GMM_HIDDEN void region_cache_drain(gmm_space *s);
+/* Fills the cache of s up to n regions (n <= 32), so that the next n
+ * region_alloc calls cannot fail: an operation over several regions
+ * allocates before its first change.  0 or -GMM_ENOMEM (nothing changed
+ * that anyone can see). */
+GMM_HIDDEN int region_reserve(gmm_space *s, unsigned n);
 /* First region with end > addr, or NULL (Linux find_vma). */
 GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);
 /* Inserts r (not overlapping anything). */
@@ -403,6 +408,12 @@ GMM_HIDDEN struct region *vma_split_into(gmm_space *s, struct region *r, gmm_add
 GMM_HIDDEN int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Would vma_unmap(start, end) need one more region (punching a hole)? */
 GMM_HIDDEN bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Allocates (region_reserve) the regions that changing the attributes of
+ * [start, end) can need: a split where a region crosses start, and one
+ * where a region crosses end.  An operation that walks several regions
+ * calls it first, so that running out of memory half way cannot leave the
+ * regions before it changed.  0 or -GMM_ENOMEM. */
+GMM_HIDDEN int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Releases the pages of [start, end) (pte frames), flushing translations. */
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
 /* The same but guard markers stay (Linux's zap without ZAP_FLAG_DROP_MARKER:

@@ -50,6 +50,11 @@ struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f)
         }
     }
     pthread_mutex_unlock(&sys->lock);
+    /* Out of memory for a handle the library did not hold yet: give it
+     * back at once, as the last reference going would (the host counts on
+     * one release for every handle get_file handed out). */
+    if (!fr && f->ops && f->ops->release)
+        f->ops->release(f->handle);
     return fr;
 }
 

@@ -154,6 +154,19 @@ void region_free(struct region *r)
     gmm_free(r);
 }
 
+int region_reserve(gmm_space *s, unsigned n)
+{
+    while (s->region_cached < n) {
+        struct region *r = gmm_calloc(s->sys, 1, sizeof(*r));
+        if (!r)
+            return -GMM_ENOMEM;
+        r->next = s->region_cache;
+        s->region_cache = r;
+        s->region_cached++;
+    }
+    return 0;
+}
+
 void region_cache_drain(gmm_space *s)
 {
     while (s->region_cache) {

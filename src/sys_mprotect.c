@@ -81,8 +81,13 @@ int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr start, uint64_t len, int prot)
     }
 
     uint32_t bits = space_prot_bits(s, prot);
+    /* Linux allocates per region and can fail after changing the ones
+     * before; the library allocates the (at most two) splits first, so
+     * that out of memory changes nothing. */
+    err = vma_reserve_splits(s, start, end);
+    if (err)
+        goto out;
     gmm_addr addr = start;
-    err = 0;
     while (addr < end) {
         r = region_find(s, addr);
         if (!r || r->start > addr) {

@@ -237,6 +237,14 @@ void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end)
     pt_clear_range_keep(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, PTE_GUARD, zap_one, s);
 }
 
+int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    struct region *first = region_find(s, start);
+    struct region *last = end > start ? region_find(s, end - 1) : NULL;
+    unsigned n = (first && first->start < start) + (last && last->start < end && last->end > end);
+    return n ? region_reserve(s, n) : 0;
+}
+
 bool vma_unmap_splits(gmm_space *s, gmm_addr start, gmm_addr end)
 {
     struct region *r = region_find(s, start);
