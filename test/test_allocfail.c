@@ -20,7 +20,7 @@
  * be back with the allocator (and, in the sanitizer build, LeakSanitizer
  * sees no leak) and every file handle released.
  */
-#include "testutil.h"
+#include "memfile.h"
 
 /* ---- the allocator ---- */
 
@@ -53,41 +53,13 @@ static void *test_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
     return p;
 }
 
-/* ---- in-memory files ---- */
-
-struct tfile {
-    uint8_t data[8 * PG];
-    uint64_t size;
-};
+/* ---- in-memory files (memfile.h), with handles that know whether the
+ * library holds them ---- */
 
 struct thandle {
-    struct tfile *f;
-    int held; /* handed out and not released */
+    struct memfile *f; /* first: memfile_read and friends take the handle */
+    int held;          /* handed out by get_file and not released */
 };
-
-static int64_t tf_read(void *h, uint64_t off, void *buf, size_t len)
-{
-    struct tfile *f = ((struct thandle *)h)->f;
-    if (off >= f->size)
-        return 0;
-    if (len > f->size - off)
-        len = (size_t)(f->size - off);
-    memcpy(buf, f->data + off, len);
-    return (int64_t)len;
-}
-
-static int64_t tf_write(void *h, uint64_t off, const void *buf, size_t len)
-{
-    struct tfile *f = ((struct thandle *)h)->f;
-    if (off > sizeof(f->data) || len > sizeof(f->data) - off)
-        return -GMM_EFBIG;
-    memcpy(f->data + off, buf, len);
-    if (off + len > f->size)
-        f->size = off + len;
-    return (int64_t)len;
-}
-
-static int64_t tf_size(void *h) { return (int64_t)((struct thandle *)h)->f->size; }
 
 static void tf_release(void *h)
 {
@@ -96,7 +68,7 @@ static void tf_release(void *h)
     t->held = 0;
 }
 
-static const gmm_file_ops tf_ops = {tf_read, tf_write, tf_size, tf_release};
+static const gmm_file_ops tf_ops = {memfile_read, memfile_write, memfile_size, tf_release};
 
 /* ---- one run of a scenario ---- */
 
@@ -105,7 +77,7 @@ static const gmm_file_ops tf_ops = {tf_read, tf_write, tf_size, tf_release};
 
 struct run {
     struct counting_alloc alloc;
-    struct tfile files[2];
+    struct memfile files[2];
     struct thandle handles[3]; /* fd 3: file 0 rw, fd 4: file 0 ro, fd 5: file 1 rw */
     gmm_system *sys;
     gmm_space *sp[MAX_SPACES];
