@@ -263,6 +263,13 @@ gmm_space *gmm_space_fork(gmm_space *parent)
         }
         *q = *r;
         q->flags &= ~(uint32_t)VM_LOCKED_MASK;
+        /* dup_mmap() copies regions one by one and never merges: two that
+         * fork made alike (locks dropped; VM_WIPEONFORK anon identities
+         * dropped) stay apart in the child, as its maps show on Linux
+         * (checked natively on 6.18).  Found by the fuzzer: the checker
+         * wanted them merged. */
+        if (r->flags & (VM_LOCKED_MASK | VM_WIPEONFORK))
+            q->linux_unmerged = true;
         /* dup_mmap()/anon_vma_fork(): a child region that inherits an
          * anon_vma gets its own one, chained to the parent's, so pieces
          * split in the parent no longer share one; VM_WIPEONFORK starts
