@@ -800,6 +800,8 @@ static void describe(char *buf, size_t cap, const struct op *o, uint64_t addr)
 
 static long total_ops;
 static long file_maps_ok, file_bytes_read, truncations; /* what the runs covered */
+/* madvise, mlock family, mincore, msync: calls made, and how many succeeded. */
+static long mm_calls[5], mm_calls_ok[5];
 
 /* ---- the files of the file mappings ---- */
 
@@ -1035,6 +1037,10 @@ static void compare_run(uint64_t seed, uint32_t nops)
                 fprintf(stderr, "trace op %u: %s fd=%d -> %lld\n", i, d, o->fd, (long long)ret);
             }
         }
+        if (o->kind >= OP_MADVISE) {
+            mm_calls[o->kind - OP_MADVISE]++;
+            mm_calls_ok[o->kind - OP_MADVISE] += ret == 0;
+        }
         if (o->kind == OP_MMAP && o->fd >= 0 && ret > 0)
             file_maps_ok++;
         if (o->kind == OP_READ && ret > 0)
@@ -1097,6 +1103,10 @@ static void random_ops_match_the_native_kernel(void **state)
     printf("[ native ] %ld operations compared with this machine's kernel, 0 mismatches "
            "(%ld file mappings, %ld truncations, %ld bytes read back)\n",
            total_ops, file_maps_ok, truncations, file_bytes_read);
+    printf("[ native ] of them madvise %ld (%ld succeeded), mlock/mlock2/munlock %ld (%ld), "
+           "mlockall/munlockall %ld (%ld), mincore %ld (%ld), msync %ld (%ld)\n",
+           mm_calls[0], mm_calls_ok[0], mm_calls[1], mm_calls_ok[1], mm_calls[2], mm_calls_ok[2],
+           mm_calls[3], mm_calls_ok[3], mm_calls[4], mm_calls_ok[4]);
 }
 
 int main(int argc, char **argv)
