@@ -60,6 +60,28 @@ static bool advice_valid(int advice)
     return false;
 }
 
+/* Advice that changes region flags, splitting regions (madvise_update_vma()). */
+static bool changes_flags(int advice)
+{
+    switch (advice) {
+    case GMM_MADV_NORMAL:
+    case GMM_MADV_RANDOM:
+    case GMM_MADV_SEQUENTIAL:
+    case GMM_MADV_DONTFORK:
+    case GMM_MADV_DOFORK:
+    case GMM_MADV_WIPEONFORK:
+    case GMM_MADV_KEEPONFORK:
+    case GMM_MADV_DONTDUMP:
+    case GMM_MADV_DODUMP:
+    case GMM_MADV_MERGEABLE:
+    case GMM_MADV_UNMERGEABLE:
+    case GMM_MADV_HUGEPAGE:
+    case GMM_MADV_NOHUGEPAGE:
+        return true;
+    }
+    return false;
+}
+
 /* check_input_range(): in 64-bit arithmetic, also for an i386 space. */
 static int check_range(gmm_addr start, uint64_t len_in)
 {
@@ -234,24 +256,40 @@ static void willneed(gmm_space *s, struct region *r, gmm_addr start, gmm_addr en
     }
 }
 
-/* MADV_GUARD_INSTALL: the pages go and guard markers take their place. */
+/* MADV_GUARD_INSTALL: the pages go and guard markers take their place.
+ * The page-table entries are all allocated first, so that running out of
+ * memory changes nothing. */
 static int guard_install(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end)
 {
     if (r->flags & VM_LOCKED)
         return -GMM_EINVAL;
+    for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
+        if (!pt_slot(&s->pt, a >> PAGE_SHIFT, true)) {
+            for (gmm_addr b = start; b <= a; b += PAGE_SIZE)
+                pt_trim(&s->pt, b >> PAGE_SHIFT);
+            return -GMM_ENOMEM;
+        }
+    }
     /* The flag is set on the whole region without a split; it never
      * stops a merge. */
     r->flags |= VM_MAYBE_GUARD;
     if (!r->obj)
         anon_prepare(s, r);
-    vma_zap_pages(s, start, end);
+    if (s->hiwater_rss < s->rss)
+        s->hiwater_rss = s->rss;
+    space_invalidate(s, start, end);
     for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
         uint64_t pn = a >> PAGE_SHIFT;
-        pte_t *slot = pt_slot(&s->pt, pn, true);
-        if (!slot)
-            return -GMM_ENOMEM;
-        if (!*slot)
+        pte_t *slot = pt_slot(&s->pt, pn, false);
+        if (*slot & PTE_PRESENT) {
+            frame_t f = pte_frame(*slot);
+            if (f != FRAME_ZERO)
+                s->rss--;
+            frame_unref(s->sys, f);
+            *slot = PTE_GUARD;
+        } else if (!*slot) {
             pt_set(&s->pt, pn, PTE_GUARD);
+        }
     }
     return 0;
 }
@@ -432,6 +470,8 @@ int64_t gmm_sys_madvise(gmm_space *s, gmm_addr start, uint64_t len, int advice)
     space_lock(s);
     if (advice == GMM_MADV_POPULATE_READ || advice == GMM_MADV_POPULATE_WRITE)
         err = madvise_populate(s, start, end, advice == GMM_MADV_POPULATE_WRITE);
+    else if (changes_flags(advice) && vma_reserve_splits(s, start, end))
+        err = -GMM_EAGAIN; /* the splits are allocated before any change */
     else
         err = madvise_walk(s, start, end, advice, NULL);
     space_unlock(s);
@@ -477,8 +517,10 @@ int64_t gmm_sys_prctl_set_vma_anon_name(gmm_space *s, gmm_addr addr, uint64_t le
     /* madvise_set_anon_name(): the range as madvise checks it. */
     int err = check_range(addr, len);
     if (!err && len) {
+        gmm_addr end = addr + PAGE_ALIGN(len);
         space_lock(s);
-        err = madvise_walk(s, addr, addr + PAGE_ALIGN(len), MADV_SET_ANON_NAME, name);
+        err = vma_reserve_splits(s, addr, end) ? -GMM_EAGAIN
+                                               : madvise_walk(s, addr, end, MADV_SET_ANON_NAME, name);
         space_unlock(s);
     }
     if (name) {

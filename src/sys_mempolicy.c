@@ -196,6 +196,9 @@ int64_t gmm_sys_mbind(gmm_space *s, gmm_addr start, uint64_t len, int mode, gmm_
 
     space_lock(s);
     err = check_holes(s, start, end, mode == GMM_MPOL_DEFAULT);
+    /* The splits are allocated before the first change. */
+    if (!err)
+        err = vma_reserve_splits(s, start, end);
     /* mbind_range(): each region's part gets the policy. */
     for (gmm_addr a = start; !err && a < end;) {
         struct region *r = region_find(s, a);

@@ -92,6 +92,10 @@ static int apply_lock_flags(gmm_space *s, gmm_addr start, uint64_t len, uint32_t
         return -GMM_EINVAL;
     if (end == start)
         return 0;
+    /* Linux can fail a split after changing the regions before it; the
+     * splits are allocated first here, so that nothing changes. */
+    if (vma_reserve_splits(s, start, end))
+        return -GMM_ENOMEM;
     gmm_addr a = start;
     while (a < end) {
         struct region *r = region_find(s, a);
