@@ -330,6 +330,11 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
                 return file_err;
             if (vm_flags & VM_GROWSDOWN)
                 return -GMM_EINVAL;
+            /* VM_SYNC (from MAP_SYNC, whatever the type) on a file that is
+             * not DAX: refused once the file checks passed (checked
+             * natively on 6.18: private, shared and shared-validate). */
+            if (vm_flags & VM_SYNC)
+                return -GMM_EOPNOTSUPP;
             break;
         default:
             return -GMM_EINVAL;

@@ -302,6 +302,23 @@ static void file_shared_validate_unknown_flag_is_eopnotsupp(void **state)
     env_close(&e);
 }
 
+static void file_map_sync_is_eopnotsupp_for_every_type_after_the_file_checks(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 2 * PG);
+    /* No file here is DAX: MAP_SYNC is refused, even where MAP_SHARED
+     * drops unknown flags (checked natively on 6.18, ext4). */
+    assert_int_equal(fmap(e.s, PG, R, FPRIV | GMM_MAP_SYNC, FD_RW, 0), -GMM_EOPNOTSUPP);
+    assert_int_equal(fmap(e.s, PG, R, FSHARED | GMM_MAP_SYNC, FD_RW, 0), -GMM_EOPNOTSUPP);
+    /* ...after the access and growsdown checks. */
+    assert_int_equal(fmap(e.s, PG, RW, FSHARED | GMM_MAP_SYNC, FD_RDONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(e.s, PG, R, FPRIV | GMM_MAP_SYNC | GMM_MAP_GROWSDOWN, FD_RW, 0),
+                     -GMM_EINVAL);
+    ASSERT_MAPS(e.s, "");
+    env_close(&e);
+}
+
 static void file_offset_overflow_is_eoverflow(void **state)
 {
     (void)state;
@@ -797,6 +814,7 @@ int main(void)
         cmocka_unit_test(file_shared_read_on_read_only_fd_cannot_become_writable),
         cmocka_unit_test(file_private_write_on_read_only_fd_is_copy_on_write),
         cmocka_unit_test(file_shared_validate_unknown_flag_is_eopnotsupp),
+        cmocka_unit_test(file_map_sync_is_eopnotsupp_for_every_type_after_the_file_checks),
         cmocka_unit_test(file_offset_overflow_is_eoverflow),
         cmocka_unit_test(file_growsdown_is_einval),
         cmocka_unit_test(file_hugetlb_is_einval),
