@@ -19,9 +19,28 @@ static inline gmm_addr prev_end(const struct region *r)
     return r->prev ? r->prev->end : 0;
 }
 
+/* The gap a node contributes to the augmentation.  The free space below
+ * the first region (usually the largest, from 0 up) is left out, and the
+ * searches look at it themselves, like the space above the last one: so
+ * that mapping below the lowest region -- where top-down placement puts
+ * most mappings once the top is full -- does not change the largest gap
+ * of every node up to the root. */
 static inline uint64_t gap_before(const struct region *r)
 {
-    return r->start - prev_end(r);
+    return r->prev ? r->start - r->prev->end : 0;
+}
+
+/* [low, high) intersected with the space below the first region: the
+ * highest (or lowest) len-byte fit there, or 0. */
+static gmm_addr bottom_gap_fit(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr high,
+                               bool highest)
+{
+    gmm_addr hi = s->first ? s->first->start : high;
+    if (hi > high)
+        hi = high;
+    if (hi <= low || hi - low < len)
+        return 0;
+    return highest ? hi - len : low;
 }
 
 static inline int height(const struct region *r) { return r ? r->height : 0; }
@@ -327,10 +346,13 @@ gmm_addr region_gap_topdown(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr h
         struct region *next = NULL;
         if (top < low)
             top = low;
-        if (high > top && high - top >= len)
+        if (high > top && high - top >= len) {
             a = high - len;
-        else if (!(a = topdown(s->root, len, low, high, &next)))
-            return 0;
+        } else if (!(a = topdown(s->root, len, low, high, &next))) {
+            if (!(a = bottom_gap_fit(s, len, low, high, true)))
+                return 0;
+            next = s->first;
+        }
         /* unmapped_area_topdown(): a gap under a grows-down region that
          * reaches into its guard gap sends the search below the guard. */
         if (next && (next->flags & VM_GROWSDOWN) && region_start_gap(next) < a + len) {
@@ -374,9 +396,12 @@ gmm_addr region_gap_bottomup(gmm_space *s, uint64_t len, gmm_addr low, gmm_addr 
     for (;;) {
         if (len == 0 || high < len || high - len < low)
             return 0;
-        struct region *next = NULL;
-        gmm_addr a = bottomup(s->root, len, low, high, &next);
+        struct region *next = s->first;
+        gmm_addr a = bottom_gap_fit(s, len, low, high, false);
+        if (!a)
+            a = bottomup(s->root, len, low, high, &next);
         if (!a) {
+            next = NULL;
             gmm_addr top = s->last ? s->last->end : 0;
             if (top < low)
                 top = low;

@@ -89,8 +89,10 @@ struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, str
     q->start = addr;
     q->pgoff = r->pgoff + ((addr - r->start) >> PAGE_SHIFT);
     vma_get_refs(s, q);
+    /* No gap changes: r's own gap is the same, and q takes the space r
+     * gives up, so inserting q is all the tree needs (propagating r's new
+     * end first would show a gap that is not there up to the root). */
     r->end = addr;
-    region_bounds_changed(s, r);
     region_insert(s, q);
     return q;
 }
@@ -300,6 +302,9 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
         p->flags |= r->flags & VM_STICKY;
         if (!p->anon)
             p->anon = r->anon;
+        /* A region Linux left apart from a neighbour stays apart from it
+         * when it grows (the checker's hint; found by the fuzzer). */
+        p->linux_unmerged |= r->linux_unmerged;
         vma_put_refs(s, r);
         region_remove(s, r);
         region_free(r);
@@ -311,6 +316,7 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
         r->flags |= n->flags & VM_STICKY;
         if (!r->anon)
             r->anon = n->anon;
+        r->linux_unmerged |= n->linux_unmerged;
         vma_put_refs(s, n);
         region_remove(s, n);
         region_free(n);
