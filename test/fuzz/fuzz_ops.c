@@ -468,8 +468,12 @@ static void check_all(struct world *w)
         if (!w->sp[i])
             continue;
         const char *e = gmm_space_check(w->sp[i]);
-        if (e)
+        if (e) {
+            static char text[1 << 16];
+            gmm_space_maps(w->sp[i], text, sizeof(text));
+            fprintf(stderr, "fuzz_ops: space %d:\n%s", i, text);
             die("invariant broken", e);
+        }
         REQUIRE(gmm_space_abi(w->sp[i]) == w->abi[i], "the ABI of a space changed");
     }
     /* Beyond the cap, frames never grow. */
@@ -821,29 +825,43 @@ static void run_op(struct world *w, struct in *in)
         uint64_t a = addr_arg(w, in, s);
         uint64_t len = len_arg(in);
         uint8_t b = u8(in);
-        gmm_sys_msync(s, a, len, b < 240 ? b & 7 : (int)u32(in));
+        int fl = b < 240 ? b & 7 : (int)u32(in);
+        r = gmm_sys_msync(s, a, len, fl);
+        tr("  msync(%#llx, %#llx, %#x) = %lld\n", (unsigned long long)a,
+           (unsigned long long)len, fl, (long long)r);
         break;
     }
     case OP_MLOCK: {
         uint64_t a = addr_arg(w, in, s);
-        gmm_sys_mlock(s, a, len_arg(in));
+        uint64_t len = len_arg(in);
+        r = gmm_sys_mlock(s, a, len);
+        tr("  mlock(%#llx, %#llx) = %lld\n", (unsigned long long)a, (unsigned long long)len,
+           (long long)r);
         break;
     }
     case OP_MLOCK2: {
         uint64_t a = addr_arg(w, in, s);
         uint64_t len = len_arg(in);
         uint8_t b = u8(in);
-        gmm_sys_mlock2(s, a, len, b < 240 ? b & 3 : (int)u32(in));
+        int fl = b < 240 ? b & 3 : (int)u32(in);
+        r = gmm_sys_mlock2(s, a, len, fl);
+        tr("  mlock2(%#llx, %#llx, %#x) = %lld\n", (unsigned long long)a, (unsigned long long)len,
+           fl, (long long)r);
         break;
     }
     case OP_MUNLOCK: {
         uint64_t a = addr_arg(w, in, s);
-        gmm_sys_munlock(s, a, len_arg(in));
+        uint64_t len = len_arg(in);
+        r = gmm_sys_munlock(s, a, len);
+        tr("  munlock(%#llx, %#llx) = %lld\n", (unsigned long long)a, (unsigned long long)len,
+           (long long)r);
         break;
     }
     case OP_MLOCKALL: {
         uint8_t b = u8(in);
-        gmm_sys_mlockall(s, b < 240 ? b & 15 : (int)u32(in));
+        int fl = b < 240 ? b & 15 : (int)u32(in);
+        r = gmm_sys_mlockall(s, fl);
+        tr("  mlockall(%#x) = %lld\n", fl, (long long)r);
         break;
     }
     case OP_MUNLOCKALL:
