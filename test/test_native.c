@@ -71,6 +71,16 @@ struct op {
 enum { OP_MADVISE = 32, OP_MLOCK, OP_MLOCKALL, OP_MINCORE, OP_MSYNC };
 enum { LOCK_MLOCK, LOCK_MLOCK2, LOCK_MLOCK2_ONFAULT, LOCK_MLOCK2_BADFLAGS, LOCK_MUNLOCK };
 #define VEC_MAX 1024                    /* mincore vector bytes at most */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
 #define LIB_VEC 0x300000000000ull       /* the library's vector page(s) */
 
 struct header {
@@ -391,6 +401,10 @@ static void rand_target(struct op *o, int nmmaps, const int *mmap_idx, const uin
  * rather than on the calls (HUGEPAGE and COLLAPSE: transparent huge
  * pages; HWPOISON, SOFT_OFFLINE: this kernel lacks memory-failure
  * injection; REMOVE: it would punch a hole in the real file). */
+/* A huge length that fails before anything is populated (it wraps or
+ * runs past the task) keeps its value; any other is cut to the windows. */
+#define FAILS_BEFORE_POPULATING(len) ((len) >= (1ull << 47))
+
 static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint64_t *mmap_len)
 {
     o->len = rand_len();
@@ -411,14 +425,21 @@ static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint6
         o->prot = advice[below(sizeof(advice) / sizeof(advice[0]))];
         /* madvise has no upper bound but the mappings: a huge range would
          * zap the child's own memory beyond the windows. */
+        /* Populating a huge range would commit the child's own reserved
+         * memory too (AddressSanitizer's terabytes of shadow: the OOM
+         * killer ends the child). */
         bool destroys = o->prot == GMM_MADV_DONTNEED || o->prot == GMM_MADV_DONTNEED_LOCKED ||
                         o->prot == GMM_MADV_FREE || o->prot == GMM_MADV_PAGEOUT ||
-                        o->prot == GMM_MADV_GUARD_INSTALL;
+                        o->prot == GMM_MADV_GUARD_INSTALL || o->prot == GMM_MADV_POPULATE_READ ||
+                        o->prot == GMM_MADV_POPULATE_WRITE || o->prot == GMM_MADV_WILLNEED;
         if (destroys && o->len > W2_SIZE)
             o->len = (1 + below(8)) * PG;
     } else if (pick < 62) {
         o->kind = OP_MLOCK;
         o->flags = (int)below(5);
+        /* Locking populates: the same limit as for MADV_POPULATE_*. */
+        if (o->len > W2_SIZE && !FAILS_BEFORE_POPULATING(o->len))
+            o->len = (1 + below(8)) * PG;
         o->prot = o->flags == LOCK_MLOCK2_ONFAULT    ? GMM_MLOCK_ONFAULT
                   : o->flags == LOCK_MLOCK2_BADFLAGS ? 2 + (int)below(4)
                                                      : 0;
@@ -428,6 +449,10 @@ static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint6
                                     GMM_MCL_CURRENT | GMM_MCL_FUTURE, GMM_MCL_FUTURE | GMM_MCL_ONFAULT,
                                     GMM_MCL_CURRENT | GMM_MCL_ONFAULT, GMM_MCL_ONFAULT, 8};
         o->prot = flags[below(sizeof(flags) / sizeof(flags[0]))];
+        /* Under AddressSanitizer MCL_CURRENT would lock and populate the
+         * child's terabytes of shadow memory: munlockall instead. */
+        if (UNDER_ASAN && (o->prot & GMM_MCL_CURRENT))
+            o->prot = 0;
     } else if (pick < 85) {
         o->kind = OP_MINCORE;
         /* The vector holds VEC_MAX entries; huge lengths fail before it is
