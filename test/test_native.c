@@ -434,6 +434,11 @@ static void gen_mm_op(struct op *o, int nmmaps, const int *mmap_idx, const uint6
                         o->prot == GMM_MADV_POPULATE_WRITE || o->prot == GMM_MADV_WILLNEED;
         if (destroys && o->len > W2_SIZE)
             o->len = (1 + below(8)) * PG;
+        /* The library's mirror of the child's own mappings has no special
+         * ones ([vvar], [vdso]: VM_PFNMAP/VM_IO, which refuse some advice
+         * with EINVAL): a range stays short of them. */
+        if (o->len > (1ull << 40) && o->len < (1ull << 63))
+            o->len = 1ull << 40;
     } else if (pick < 62) {
         o->kind = OP_MLOCK;
         o->flags = (int)below(5);
