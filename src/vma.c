@@ -241,6 +241,9 @@ void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end)
 
 int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end)
 {
+    /* Two splits at most: a cache that holds two already will do. */
+    if (s->region_cached >= 2)
+        return 0;
     struct region *first = region_find(s, start);
     struct region *last = end > start ? region_find(s, end - 1) : NULL;
     unsigned n = (first && first->start < start) + (last && last->start < end && last->end > end);
