@@ -198,12 +198,19 @@ void region_cache_drain(gmm_space *s)
 
 struct region *region_find(gmm_space *s, gmm_addr addr)
 {
+    /* The region found last (Linux's vmacache): faults and copies tend to
+     * stay in one region. */
+    struct region *c = s->find_cache;
+    if (c && c->start <= addr && addr < c->end)
+        return c;
     struct region *n = s->root, *best = NULL;
     while (n) {
         if (n->end > addr) {
             best = n;
-            if (n->start <= addr)
+            if (n->start <= addr) {
+                s->find_cache = n;
                 return n;
+            }
             n = n->left;
         } else {
             n = n->right;
@@ -249,6 +256,8 @@ void region_insert(gmm_space *s, struct region *r)
 
 void region_remove(gmm_space *s, struct region *z)
 {
+    if (s->find_cache == z)
+        s->find_cache = NULL;
     struct region *next = z->next, *fix;
 
     if (z->prev)
