@@ -29,6 +29,12 @@ static int do_brk(gmm_space *s, struct region *prev, gmm_addr addr, uint64_t len
             return -GMM_ENOMEM;
         *r = probe;
         region_insert(s, r);
+        /* A region ending at start_brk is never extended (Linux looks for
+         * the heap above start_brk only): the two stay apart even if
+         * start_brk moves later (gmm_space_init_brk again; the checker's
+         * hint, found by the fuzzer). */
+        if (r->prev && r->prev->end == addr)
+            r->linux_unmerged = true;
     }
     vma_account(s, flags, (int64_t)pages);
     return 0;

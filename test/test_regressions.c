@@ -62,11 +62,35 @@ static void fork_keeps_regions_split_by_mlock_apart(void **state)
     gmm_system_destroy(sys);
 }
 
+/* brk never extends a region that ends at start_brk, so a heap begun at
+ * the end of an earlier one is a region of its own; the checker accepted
+ * that only while start_brk stayed there, and a later gmm_space_init_brk
+ * made it call the pair a missed merge. */
+static void brk_heap_after_a_heap_stays_apart_when_start_brk_moves(void **state)
+{
+    (void)state;
+    gmm_system *sys = new_system(NULL);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_space_init_brk(s, 0x10000), 0);
+    assert_int_equal(gmm_sys_brk(s, 0x14000), 0x14000);
+    assert_int_equal(gmm_space_init_brk(s, 0x14000), 0);
+    assert_int_equal(gmm_sys_brk(s, 0x16001), 0x16001);
+    char want[256];
+    snprintf(want, sizeof(want), "%s%s", anon_line(0x10000, 0x14000, "rw-p"),
+             "00014000-00017000 rw-p 00000000 00:00 0                                  [heap]\n");
+    ASSERT_MAPS(s, want);
+    assert_int_equal(gmm_space_init_brk(s, 0x200000), 0);
+    CHECK(s);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mremap_move_of_a_lone_touched_page),
         cmocka_unit_test(fork_keeps_regions_split_by_mlock_apart),
+        cmocka_unit_test(brk_heap_after_a_heap_stays_apart_when_start_brk_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
