@@ -14,6 +14,10 @@ static inline unsigned pt_index(uint64_t pn, int level)
 
 pte_t *pt_slot(struct pagetable *pt, uint64_t pn, bool alloc)
 {
+    /* Beyond what four levels index (a file page offset of 2^36 pages or
+     * more): no slot, rather than an alias of a low one. */
+    if (pn >> (PT_BITS * PT_LEVELS))
+        return NULL;
     if (!pt->root) {
         if (!alloc || !(pt->root = gmm_calloc(pt->sys, 1, sizeof(struct pt_node))))
             return NULL;
@@ -64,6 +68,8 @@ void pt_set(struct pagetable *pt, uint64_t pn, pte_t pte)
  * entry was left empty, or the last pt_clear in a leaf). */
 void pt_trim(struct pagetable *pt, uint64_t pn)
 {
+    if (pn >> (PT_BITS * PT_LEVELS))
+        return;
     struct pt_node *path[PT_LEVELS];
     struct pt_node *n = pt->root;
     int depth = 0;

@@ -799,6 +799,30 @@ static void file_mremap_shared_moves_keep_data_across_mprotect(void **state)
     env_close(&e);
 }
 
+/* Review finding: page offsets of 2^36 pages and more (file offsets of
+ * 256 TiB and more) must not alias low pages of the cache. */
+static void file_offsets_beyond_the_radix_do_not_alias_low_pages(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 2 * PG);
+    gmm_addr low = (gmm_addr)fmap(e.s, PG, RW, FSHARED, FD_RW, 0);
+    gmm_addr high = (gmm_addr)fmap(e.s, PG, RW, FSHARED, FD_RW, 1ull << 48);
+    assert_true(high > 0);
+    uint8_t b = 'Z';
+    /* Far beyond the end of the file: SIGBUS territory, not page 0. */
+    assert_int_equal(gmm_write(e.s, high, &b, 1), -GMM_EFAULT);
+    assert_int_equal(gmm_read(e.s, high, &b, 1), -GMM_EFAULT);
+    assert_int_equal(peek(e.s, low), 'A');
+    /* Outside changes reported up there leave page 0 alone too. */
+    gmm_file_written(e.sys, 0x801, 1234, (1ull << 48) + 3, "EVIL", 4);
+    gmm_file_resized(e.sys, 0x801, 1234, 2 * PG);
+    assert_int_equal(peek(e.s, low + 3), 'A');
+    assert_int_equal(gmm_file_sync(e.sys, 0x801, 1234), 0);
+    assert_int_equal(e.file.data[0], 'A');
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,6 +863,7 @@ int main(void)
         cmocka_unit_test(file_two_shared_spaces_and_a_private_one_through_msync_munmap_truncation),
         cmocka_unit_test(file_mremap_grow_keeps_cow_page_and_exposes_new_file_pages),
         cmocka_unit_test(file_mremap_shared_moves_keep_data_across_mprotect),
+        cmocka_unit_test(file_offsets_beyond_the_radix_do_not_alias_low_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
