@@ -228,9 +228,10 @@ static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr
             frame_unref(sys, old);
         }
     }
-    /* Stores to a shared file page make it dirty; until then it is mapped
-     * without write permission, so the first store comes here. */
-    bool tracked = shared && r->obj && r->obj->kind == OBJ_FILE;
+    /* Stores to a shared file or shared memory page make it dirty; until
+     * then it is mapped without write permission, so the first store comes
+     * here.  (A clean shared memory page is one MADV_PAGEOUT may drop.) */
+    bool tracked = shared && r->obj;
     if (tracked && want_write)
         object_mark_dirty(r->obj, idx);
 

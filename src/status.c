@@ -8,9 +8,9 @@
  * than once, locked pages, the peaks, VmFlags.  What it does not model
  * reads as an idle Linux would show it: no swap, no KSM sharing, no
  * transparent huge pages in use, every resident page referenced, private
- * anonymous and shared memory pages dirty (shared file pages are dirty when
- * written since their last writeback).  VmPTE counts the page-table pages
- * of an x86-64 4-level table covering the pages in use.
+ * anonymous pages dirty (shared memory pages are dirty once written, shared
+ * file pages when written since their last writeback).  VmPTE counts the
+ * page-table pages of an x86-64 4-level table covering the pages in use.
  */
 #include "internal.h"
 
@@ -58,7 +58,7 @@ static void count_page(void *ctx, uint64_t pn, pte_t pte)
     if (kind == RSS_ANON)
         st->anonymous += PAGE_SIZE;
     st->resident += PAGE_SIZE;
-    bool dirty = kind != RSS_FILE ||
+    bool dirty = kind == RSS_ANON ||
                  object_page_dirty(r->obj, r->pgoff + (pn - (r->start >> PAGE_SHIFT)));
     /* The page cache holds one reference of its own. */
     uint32_t mapcount = frame_refcount(st->s->sys, f) - (in_object ? 1 : 0);

@@ -17,7 +17,8 @@
  * for an unprivileged process), anonymous VMA names.  Nothing is ever
  * reclaimed: MADV_FREE keeps the pages (as Linux does without memory
  * pressure), MADV_COLD and MADV_PAGEOUT keep them too (without a swap
- * device), but a MADV_PAGEOUT of droppable memory drops its pages.
+ * device), but a MADV_PAGEOUT of droppable memory drops its pages, and one
+ * of shared memory its clean pages (never written) mapped only there.
  */
 #include "internal.h"
 
@@ -160,19 +161,34 @@ static int update_region(gmm_space *s, struct region *r, gmm_addr start, gmm_add
 
 /* ---- page-level advice ---- */
 
-/* Droppable pages nobody else maps go when paged out; the zero frame and
- * frames shared with a fork relative stay. */
+/* MADV_PAGEOUT reclaims what can go without a swap device, of the pages
+ * mapped here and nowhere else: droppable pages (the zero frame and frames
+ * shared with a fork relative stay), and clean shared memory pages (never
+ * written: they hold zeros, and Linux frees a clean shmem folio). */
 struct drop_ctx {
     gmm_space *s;
+    const struct region *r;
     uint64_t *pns;
     size_t n, cap;
 };
 
-static void note_droppable(void *ctx, uint64_t pn, pte_t pte)
+static bool clean_object_page(const struct region *r, gmm_system *sys, uint64_t pn, frame_t f)
+{
+    uint64_t idx = r->pgoff + (pn - (r->start >> PAGE_SHIFT));
+    pte_t *slot = pt_slot(&r->obj->pages, idx, false);
+    /* The object's reference and this mapping's. */
+    return slot && *slot && pte_frame(*slot) == f && !(*slot & PTE_DIRTY) &&
+           frame_refcount(sys, f) == 2;
+}
+
+static void note_reclaimable(void *ctx, uint64_t pn, pte_t pte)
 {
     struct drop_ctx *c = ctx;
     frame_t f = pte_frame(pte);
-    if (!(pte & PTE_PRESENT) || f == FRAME_ZERO || frame_refcount(c->s->sys, f) != 1)
+    if (!(pte & PTE_PRESENT) || f == FRAME_ZERO)
+        return;
+    if (c->r->obj ? !clean_object_page(c->r, c->s->sys, pn, f)
+                  : frame_refcount(c->s->sys, f) != 1)
         return;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
@@ -188,25 +204,31 @@ static void note_droppable(void *ctx, uint64_t pn, pte_t pte)
     c->pns[c->n++] = pn;
 }
 
-static void pageout_droppable(gmm_space *s, gmm_addr start, gmm_addr end)
-{
-    struct drop_ctx c = {s, NULL, 0, 0};
-    pt_walk(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, note_droppable, &c);
-    for (size_t i = 0; i < c.n; i++) {
-        gmm_addr a = c.pns[i] << PAGE_SHIFT;
-        vma_zap_pages(s, a, a + PAGE_SIZE);
-    }
-    gmm_free(c.pns);
-}
-
-/* MADV_REMOVE of shared memory: punches a hole in the object, so every
- * mapping of those pages, in any space, reads zeros afterwards. */
 static void unref_object_frame(void *ctx, uint64_t idx, pte_t pte)
 {
     (void)idx;
     frame_unref(ctx, pte_frame(pte));
 }
 
+static void pageout(gmm_space *s, const struct region *r, gmm_addr start, gmm_addr end)
+{
+    struct drop_ctx c = {s, r, NULL, 0, 0};
+    pt_walk(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, note_reclaimable, &c);
+    struct gmm_object *o = r->obj;
+    uint64_t first_pn = r->start >> PAGE_SHIFT, pgoff = r->pgoff;
+    for (size_t i = 0; i < c.n; i++) {
+        gmm_addr a = c.pns[i] << PAGE_SHIFT;
+        vma_zap_pages(s, a, a + PAGE_SIZE);
+        if (o) {
+            uint64_t idx = pgoff + (c.pns[i] - first_pn);
+            pt_clear_range(&o->pages, idx, idx + 1, unref_object_frame, s->sys);
+        }
+    }
+    gmm_free(c.pns);
+}
+
+/* MADV_REMOVE of shared memory: punches a hole in the object, so every
+ * mapping of those pages, in any space, reads zeros afterwards. */
 static void punch_hole(gmm_system *sys, struct gmm_object *o, uint64_t first, uint64_t last)
 {
     for (struct region *m = o->rmap; m; m = m->obj_next) {
@@ -374,8 +396,8 @@ static int madvise_region(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
     case GMM_MADV_PAGEOUT:
         if (r->flags & VM_LOCKED)
             return -GMM_EINVAL;
-        if (r->flags & VM_DROPPABLE)
-            pageout_droppable(s, start, end);
+        if ((r->flags & VM_DROPPABLE) || (r->obj && r->obj->kind == OBJ_SHMEM))
+            pageout(s, r, start, end);
         return 0;
     case GMM_MADV_FREE:
     case GMM_MADV_DONTNEED:

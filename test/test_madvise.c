@@ -608,6 +608,39 @@ static void madvise_pageout_drops_droppable_pages(void **state)
     teardown(sys, s);
 }
 
+/* Without swap Linux reclaims a clean shared memory page (read, never
+ * written) mapped once; a written one, or one a fork child maps too, stays. */
+static void madvise_pageout_drops_clean_shared_memory_pages_mapped_once(void **state)
+{
+    (void)state;
+    gmm_system *sys;
+    gmm_space *s = setup(&sys);
+    gmm_addr vec = map_at(s, W + 16 * PG, PG, RW, ANON_PRIV);
+    map_at(s, W, 4 * PG, RW, ANON_SHARED);
+    gmm_space *c = gmm_space_fork(s);
+    assert_int_equal(get_byte(s, W), 0);
+    put_byte(s, W + PG, 7);
+    assert_int_equal(get_byte(s, W + 2 * PG), 0);
+    assert_int_equal(get_byte(c, W + 2 * PG), 0);
+    char v[8];
+    assert_int_equal(mincore_str(s, W, 4, vec, v), 0);
+    assert_string_equal(v, "1110");
+    assert_int_equal(gmm_sys_madvise(s, W, 4 * PG, GMM_MADV_PAGEOUT), 0);
+    assert_int_equal(mincore_str(s, W, 4, vec, v), 0);
+    assert_string_equal(v, "0110");
+    assert_int_equal(get_byte(s, W + PG), 7);
+    assert_int_equal(get_byte(s, W), 0);
+    CHECK(c);
+    gmm_space_destroy(c);
+    /* Read-only shared memory the same. */
+    map_at(s, W + 8 * PG, 2 * PG, GMM_PROT_READ, ANON_SHARED);
+    assert_int_equal(get_byte(s, W + 8 * PG), 0);
+    assert_int_equal(gmm_sys_madvise(s, W + 8 * PG, 2 * PG, GMM_MADV_PAGEOUT), 0);
+    assert_int_equal(mincore_str(s, W + 8 * PG, 2, vec, v), 0);
+    assert_string_equal(v, "00");
+    teardown(sys, s);
+}
+
 static void madvise_willneed_reads_file_pages_in(void **state)
 {
     (void)state;
@@ -954,6 +987,7 @@ int main(void)
         cmocka_unit_test(madvise_hints_keep_data),
         cmocka_unit_test(madvise_cold_and_pageout_on_locked_memory_are_einval),
         cmocka_unit_test(madvise_pageout_drops_droppable_pages),
+        cmocka_unit_test(madvise_pageout_drops_clean_shared_memory_pages_mapped_once),
         cmocka_unit_test(madvise_willneed_reads_file_pages_in),
         cmocka_unit_test(madvise_populate_read_maps_zero_pages),
         cmocka_unit_test(madvise_populate_needs_the_permission),

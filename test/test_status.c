@@ -231,12 +231,18 @@ static void smaps_of_shared_memory(void **state)
     assert_string_equal(smaps_field(s, W, "Anonymous"), "0 kB");
     assert_string_equal(smaps_field(s, W, "Private_Dirty"), "4 kB");
     assert_string_equal(smaps_field(s, W, "VmFlags"), "rd wr sh mr mw me ms ");
-    /* Mapped in two spaces: shared, half each. */
+    /* Mapped in two spaces (the child faults it in: fork copies no entries
+     * of shared memory on Linux): shared, half each. */
     gmm_space *c = gmm_space_fork(s);
+    assert_int_equal(get_byte(c, W), 1);
     assert_string_equal(smaps_field(s, W, "Pss"), "2 kB");
     assert_string_equal(smaps_field(s, W, "Shared_Dirty"), "4 kB");
     assert_string_equal(smaps_field(s, W, "Private_Dirty"), "0 kB");
     gmm_space_destroy(c);
+    /* A page read, never written, is clean. */
+    assert_int_equal(get_byte(s, W + PG), 0);
+    assert_string_equal(smaps_field(s, W, "Private_Clean"), "4 kB");
+    assert_string_equal(smaps_field(s, W, "Private_Dirty"), "4 kB");
     teardown(sys, s);
 }
 
