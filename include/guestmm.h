@@ -525,9 +525,22 @@ GMM_API int64_t gmm_sys_mmap2(gmm_space *s, gmm_addr addr, uint64_t len, int pro
 /* i386 syscall 90: args is the guest address of six 32-bit words (addr, len,
  * prot, flags, fd, offset); unreadable: -GMM_EFAULT. */
 GMM_API int64_t gmm_sys_old_mmap(gmm_space *s, gmm_addr args);
+/* munmap(2): -GMM_EINVAL for an unaligned address, a zero or too long
+ * length; 0 for a range with nothing mapped; -GMM_ENOMEM when punching a
+ * hole would exceed the map count limit (65530). */
 GMM_API int64_t gmm_sys_munmap(gmm_space *s, gmm_addr addr, uint64_t len);
+/* mprotect(2): Linux's check order (GROWSDOWN|GROWSUP, alignment, length 0
+ * returns 0, wrap -GMM_ENOMEM, unknown prot bits -GMM_EINVAL); a hole is
+ * -GMM_ENOMEM after the part before it changed, as on Linux; adding a
+ * permission the mapping may not have (a shared read-only file) is
+ * -GMM_EACCES. */
 GMM_API int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr addr, uint64_t len, int prot);
-/* Not yet implemented: these return -GMM_ENOSYS (see README). */
+/* mremap(2) as Linux 6.17+ does it: shrink / same / grow with no flag,
+ * MAYMOVE, FIXED and DONTUNMAP; the new address or a negative errno
+ * (-GMM_EINVAL for bad flags or sizes, -GMM_EFAULT for an unmapped or
+ * over-long old range, -GMM_ENOMEM when it cannot grow in place, -GMM_EAGAIN
+ * over RLIMIT_MEMLOCK).  A move keeps the frames, copy-on-write state and
+ * file offsets. */
 GMM_API int64_t gmm_sys_mremap(gmm_space *s, gmm_addr old_addr, uint64_t old_len, uint64_t new_len, int flags, gmm_addr new_addr);
 /* madvise(2).  Every advice Linux x86 knows (GMM_MADV_*), validated before
  * the range (unknown: -GMM_EINVAL even with len 0); addr must be page

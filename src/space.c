@@ -279,7 +279,11 @@ gmm_space *gmm_space_fork(gmm_space *parent)
         vma_get_refs(child, q);
         region_insert(child, q);
         vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
-        if (!(r->flags & VM_WIPEONFORK))
+        /* vma_needs_copy(): only a region with anonymous pages (or guard
+         * markers) has entries a fault could not rebuild; shared memory,
+         * unwritten file pages and the zero page the child faults in
+         * itself, as on Linux (which keeps fork light and Rss exact). */
+        if (!(r->flags & VM_WIPEONFORK) && (r->anon || (r->flags & VM_MAYBE_GUARD)))
             pt_walk(&parent->pt, r->start >> PAGE_SHIFT, r->end >> PAGE_SHIFT, fork_pte, &c);
     }
     /* dup_mm(): the child's peaks start at what it has. */

@@ -192,10 +192,12 @@ static int64_t move_vma(gmm_space *s, struct remap *m)
 {
     if (s->map_count >= s->max_map_count - 3)
         return -GMM_ENOMEM;
+    /* The new region and the (at most two) splits of unmapping the old
+     * range, before anything moves: out of memory then changes nothing. */
+    if (region_reserve(s, 3))
+        return -GMM_ENOMEM;
     struct region *r = m->vma;
     struct region *q = region_alloc(s);
-    if (!q)
-        return -GMM_ENOMEM;
     *q = *r;
     q->start = m->new_addr;
     q->end = m->new_addr + m->new_len;
@@ -229,9 +231,10 @@ static int64_t move_vma(gmm_space *s, struct remap *m)
             r->anon = 0;
         r->linux_unmerged = true;
     } else if (m->old_len) {
-        /* Unmapping the old range cannot need a region: any split it makes
-         * was allowed for by the map count check. */
-        vma_unmap(s, m->addr, m->addr + m->old_len);
+        /* Cannot fail: its splits were reserved above, and allowed for by
+         * the map count check. */
+        int err = vma_unmap(s, m->addr, m->addr + m->old_len);
+        (void)err;
     }
     return (int64_t)m->new_addr;
 }
@@ -266,6 +269,10 @@ static int64_t expand(gmm_space *s, struct remap *m)
 /* mremap_to(): FIXED and/or DONTUNMAP. */
 static int64_t remap_to(gmm_space *s, struct remap *m)
 {
+    /* Every region the steps below can need (destination unmap, shrink,
+     * move), before the first of them changes anything. */
+    if (region_reserve(s, 7))
+        return -GMM_ENOMEM;
     if (m->flags & GMM_MREMAP_FIXED) {
         int64_t err = space_munmap(s, m->new_addr, m->new_len);
         if (err)
@@ -344,10 +351,12 @@ int64_t gmm_sys_mremap(gmm_space *s, gmm_addr old_addr, uint64_t old_len, uint64
     m.flags = flags;
     /* Lengths are page-aligned first; one that wraps becomes 0 (an old
      * length of 0 is the duplicate case, a new one is EINVAL below). */
-    int64_t ret = check_params(s, &m);
-    if (ret)
-        return ret;
     space_lock(s);
+    int64_t ret = check_params(s, &m);
+    if (ret) {
+        space_unlock(s);
+        return ret;
+    }
     if ((m.flags & GMM_MREMAP_FIXED) && m.old_len == m.new_len) {
         ret = remap_move(s, &m);
     } else {
