@@ -682,6 +682,12 @@ GMM_API void *gmm_cpu_translate(gmm_cpu *cpu, gmm_addr addr, int access);
  * atomic accesses); call it often.  A CPU that never quiesces keeps freed
  * frames from being reused (memory grows), nothing worse. */
 GMM_API void gmm_cpu_quiesce(gmm_cpu *cpu);
+/* The thread stops running guest code for a while (a blocking syscall, an
+ * idle vCPU): it holds no pointer until gmm_cpu_online, and the grace
+ * periods go on without it.  A CPU that neither quiesces nor goes offline
+ * keeps every frame freed meanwhile from being reused. */
+GMM_API void gmm_cpu_offline(gmm_cpu *cpu);
+GMM_API void gmm_cpu_online(gmm_cpu *cpu);
 
 #ifdef __cplusplus
 }

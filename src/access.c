@@ -392,6 +392,23 @@ void *gmm_cpu_translate(gmm_cpu *c, gmm_addr addr, int access)
     return translate(c->space, &c->tlb, addr, access);
 }
 
+void gmm_cpu_offline(gmm_cpu *c)
+{
+    /* Holding no pointer until gmm_cpu_online: never in anyone's way. */
+    __atomic_store_n(&c->quiesced, UINT64_MAX, __ATOMIC_SEQ_CST);
+}
+
+void gmm_cpu_online(gmm_cpu *c)
+{
+    gmm_system *sys = c->space->sys;
+    __atomic_store_n(&c->quiesced, __atomic_load_n(&sys->epoch, __ATOMIC_SEQ_CST),
+                     __ATOMIC_SEQ_CST);
+    /* Pairs with limbo_reclaim's fence: either the reclaimer sees this CPU
+     * back, or this CPU's next translation sees every shootdown logged
+     * before the frames it may reuse were freed. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 void gmm_cpu_quiesce(gmm_cpu *c)
 {
     gmm_system *sys = c->space->sys;

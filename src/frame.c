@@ -67,6 +67,10 @@ frame_t frame_alloc(gmm_system *sys)
 static void limbo_reclaim(gmm_system *sys)
 {
     if (sys->limbo_old != FRAME_NONE) {
+        /* Pairs with the fence of gmm_cpu_online: a CPU coming back either
+         * shows here as not quiesced, or sees the shootdowns logged before
+         * these frames were freed. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         for (struct gmm_cpu *c = sys->cpus; c; c = c->next)
             if (__atomic_load_n(&c->quiesced, __ATOMIC_ACQUIRE) < sys->limbo_stamp)
                 return;
@@ -79,9 +83,12 @@ static void limbo_reclaim(gmm_system *sys)
             f = next;
         }
         sys->limbo_old = FRAME_NONE;
+        sys->limbo_frames -= sys->limbo_old_n;
+        sys->limbo_old_n = 0;
     }
     if (sys->limbo_new != FRAME_NONE) {
         sys->limbo_old = sys->limbo_new;
+        sys->limbo_old_n = sys->limbo_frames;
         sys->limbo_new = FRAME_NONE;
         sys->limbo_stamp = __atomic_add_fetch(&sys->epoch, 1, __ATOMIC_ACQ_REL);
         if (!sys->cpus)
@@ -96,12 +103,14 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
     pthread_mutex_lock(&sys->lock);
     /* The memory cap (gmm_system_set_frame_limit): a frame beyond it is
      * out of memory, as a memory cgroup at its limit. */
-    if (sys->frame_limit && sys->frames_used >= sys->frame_limit) {
+    if (sys->free_head == FRAME_NONE ||
+        (sys->frame_limit && sys->frames_used + sys->limbo_frames >= sys->frame_limit))
+        limbo_reclaim(sys);
+    /* Frames waiting for a grace period count against the cap too. */
+    if (sys->frame_limit && sys->frames_used + sys->limbo_frames >= sys->frame_limit) {
         pthread_mutex_unlock(&sys->lock);
         return FRAME_NONE;
     }
-    if (sys->free_head == FRAME_NONE)
-        limbo_reclaim(sys);
     if (sys->free_head != FRAME_NONE) {
         f = sys->free_head;
         sys->free_head = *ref_slot(sys, f);
@@ -139,6 +148,7 @@ void frame_unref(gmm_system *sys, frame_t f)
         /* A CPU may still use it: it waits for a grace period. */
         *slot = sys->limbo_new;
         sys->limbo_new = f;
+        sys->limbo_frames++;
     } else {
         *slot = sys->free_head;
         sys->free_head = f;

@@ -279,6 +279,7 @@ struct gmm_system {
      * at epoch limbo_stamp, is reused once every CPU has quiesced since. */
     frame_t limbo_new, limbo_old;
     uint64_t limbo_stamp;
+    uint64_t limbo_frames, limbo_old_n; /* frames in both lists; in limbo_old */
     uint64_t epoch;            /* grace-period counter (atomic) */
     struct gmm_cpu *cpus;      /* under lock */
     frame_t bump;       /* next never-used frame */

@@ -231,12 +231,55 @@ static void cpu_tlbs_see_unmap_and_mprotect_by_others(void **state)
     gmm_system_destroy(sys);
 }
 
+/* Touches and unmaps pages in rounds; the number of rounds that succeeded. */
+static int churn(gmm_space *s, int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        if (gmm_sys_mmap(s, WINDOW, 4 * PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0) != (int64_t)WINDOW)
+            return i;
+        for (int p = 0; p < 4; p++)
+            if (gmm_write(s, WINDOW + (uint64_t)p * PG, "x", 1))
+                return i;
+        assert_int_equal(gmm_sys_munmap(s, WINDOW, 4 * PG), 0);
+    }
+    return rounds;
+}
+
+/* Frames waiting for a grace period count against the memory cap, and a
+ * CPU that is offline does not hold the grace periods back. */
+static void offline_cpu_lets_frames_be_reused_under_the_cap(void **state)
+{
+    (void)state;
+    gmm_system *sys = new_system(NULL);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_system_set_frame_limit(sys, 16), 0);
+    gmm_cpu *cpu = gmm_cpu_create(s);
+    /* Online and never quiescing: the freed frames stay in limbo, count
+     * against the cap, and the cap is reached. */
+    assert_true(churn(s, 100) < 100);
+    CHECK(s);
+    /* Offline: nothing is held back any more. */
+    gmm_cpu_offline(cpu);
+    assert_int_equal(churn(s, 100), 100);
+    /* Back online and quiescing as it runs: reuse goes on. */
+    gmm_cpu_online(cpu);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(churn(s, 1), 1);
+        gmm_cpu_quiesce(cpu);
+    }
+    CHECK(s);
+    gmm_cpu_destroy(cpu);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_map_unmap_protect_fork_and_access_one_space),
         cmocka_unit_test(unmapped_frame_is_not_reused_before_the_cpu_quiesces),
         cmocka_unit_test(cpu_tlbs_see_unmap_and_mprotect_by_others),
+        cmocka_unit_test(offline_cpu_lets_frames_be_reused_under_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -351,6 +351,8 @@ PROTOTYPES = {
     "gmm_cpu_space": (_p, (_p,)),
     "gmm_cpu_translate": (_p, (_p, _u64, c_int)),
     "gmm_cpu_quiesce": (None, (_p,)),
+    "gmm_cpu_offline": (None, (_p,)),
+    "gmm_cpu_online": (None, (_p,)),
 }
 
 # ---------------------------------------------------------------------------
@@ -1146,6 +1148,14 @@ class Cpu(_Closable):
     def quiesce(self):
         """This thread holds no pointer from translate any more."""
         self._call("gmm_cpu_quiesce")
+
+    def offline(self):
+        """gmm_cpu_offline: this thread holds no pointer until online()."""
+        self._call("gmm_cpu_offline")
+
+    def online(self):
+        """gmm_cpu_online: the thread runs guest code again."""
+        self._call("gmm_cpu_online")
 
     def space_handle(self):
         """gmm_cpu_space: the gmm_space * as an int (== space.handle)."""

@@ -719,6 +719,8 @@ class TestAccess(Base):
             self.assertEqual(self.faults, [(sp, g.Fault(0x2000, g.ACCESS_READ, g.SIGSEGV,
                                                         g.SEGV_MAPERR))])
             cpu.quiesce()
+            cpu.offline()
+            cpu.online()
             # A change made through the space reaches the CPU's TLB.
             self.assertEqual(sp.mprotect(a, PAGE, g.PROT_READ), 0)
             self.assertIsNone(cpu.translate(a, g.ACCESS_WRITE))
