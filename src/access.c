@@ -133,7 +133,9 @@ static int expand_stack(gmm_space *s, struct region *r, gmm_addr page)
     uint64_t grow = (r->start - page) >> PAGE_SHIFT;
     if (grow > r->pgoff || r->end - page > s->rlim_stack)
         return -1;
-    if (s->total_vm + grow > s->rlim_as >> PAGE_SHIFT)
+    /* acct_stack_growth(): the address-space limit, and a locked stack
+     * (mlockall(MCL_FUTURE)) stays within RLIMIT_MEMLOCK. */
+    if (!vma_may_expand(s, r->flags, grow) || !mlock_future_ok(s, r->flags, grow << PAGE_SHIFT))
         return -1;
     anon_prepare(s, r);
     vma_account(s, r->flags, (int64_t)grow);
@@ -416,9 +418,8 @@ void gmm_cpu_quiesce(gmm_cpu *c)
                      __ATOMIC_RELEASE);
 }
 
-/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT);
- * *exec tells whether the page is mapped executable. */
-static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access, bool *exec)
+/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */
+static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
 {
     gmm_addr page = addr & PAGE_MASK;
     struct tlb_entry *e = &s->copy_tlb.e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -427,16 +428,28 @@ static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access, bool *exec)
         if (addr >= s->task_size || handle_fault(s, &s->copy_tlb, addr, access, &e) != FAULT_OK)
             return NULL;
     }
-    *exec = e->tag_x == page;
     return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
 }
 
-/* Tells the host that the library wrote executable guest memory. */
+/* Tells the host that the library wrote [start, end) of space s: every
+ * executable mapping of those bytes -- s's own, and for shared memory or a
+ * file every mapping of the same pages in any space (a W^X double mapping,
+ * a fork relative). */
 static void code_written(gmm_space *s, gmm_addr start, gmm_addr end)
 {
     gmm_system *sys = s->sys;
-    if (start < end && sys->host.code_written)
-        sys->host.code_written(sys->host.user, s, start, end - start);
+    if (start >= end || !sys->host.code_written)
+        return;
+    for (struct region *r = region_find(s, start); r && r->start < end; r = r->next) {
+        gmm_addr a = r->start > start ? r->start : start;
+        gmm_addr b = r->end < end ? r->end : end;
+        if (r->obj && (r->flags & VM_SHARED)) {
+            uint64_t base = (r->pgoff << PAGE_SHIFT) - r->start;
+            object_code_written(sys, r->obj, a + base, b + base);
+        } else if (r->flags & VM_EXEC) {
+            sys->host.code_written(sys->host.user, s, a, b - a);
+        }
+    }
 }
 
 static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bool to_guest)
@@ -450,23 +463,15 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
     space_lock(s);
     tlb_catch_up(s, &s->copy_tlb);
     int ret = 0;
-    gmm_addr code_start = 0, code_end = 0; /* executable bytes written */
+    gmm_addr start = gaddr;
     while (len) {
         size_t n = PAGE_SIZE - OFFSET_IN_PAGE(gaddr);
         if (n > len)
             n = len;
-        bool exec;
-        uint8_t *p = user_page(s, gaddr, access, &exec);
+        uint8_t *p = user_page(s, gaddr, access);
         if (!p) {
             ret = -GMM_EFAULT;
             break;
-        }
-        if (to_guest && exec) {
-            if (code_end != gaddr) {
-                code_written(s, code_start, code_end);
-                code_start = gaddr;
-            }
-            code_end = gaddr + n;
         }
         if (to_guest)
             memcpy(p, host, n);
@@ -476,7 +481,8 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
         host += n;
         len -= n;
     }
-    code_written(s, code_start, code_end);
+    if (to_guest)
+        code_written(s, start, gaddr);
     space_unlock(s);
     return ret;
 }

@@ -62,17 +62,7 @@ static void file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t o
         pos += n;
     }
     /* Executable mappings that show these bytes: a JIT drops its code. */
-    if (!sys->host.code_written)
-        return;
-    for (struct region *r = o->rmap; r; r = r->obj_next) {
-        uint64_t first = r->pgoff, last = r->pgoff + ((r->end - r->start) >> PAGE_SHIFT);
-        uint64_t lo = off >> PAGE_SHIFT, hi = PAGE_ALIGN(off + len) >> PAGE_SHIFT;
-        if (!(r->flags & VM_EXEC) || hi <= first || lo >= last || !r->space)
-            continue;
-        uint64_t a = lo > first ? lo : first, b = hi < last ? hi : last;
-        sys->host.code_written(sys->host.user, r->space, r->start + ((a - first) << PAGE_SHIFT),
-                               (b - a) << PAGE_SHIFT);
-    }
+    object_code_written(sys, o, off, off + len);
 }
 
 void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size)

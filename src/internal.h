@@ -490,6 +490,10 @@ GMM_HIDDEN void object_mark_dirty(struct gmm_object *o, uint64_t idx);
  * first -errno of the write callback. */
 GMM_HIDDEN int object_writeback(gmm_system *sys, struct gmm_object *o, uint64_t first_page,
                                 uint64_t npages, bool sync);
+/* Reports to host->code_written every executable mapping, in every space,
+ * of the bytes [lo, hi) of o (byte offsets in the object). */
+GMM_HIDDEN void object_code_written(gmm_system *sys, struct gmm_object *o, uint64_t lo,
+                                    uint64_t hi);
 
 /* ---- sys_mlock.c ---- */
 /* Linux __mm_populate(): faults in the pages of [start, end) region by

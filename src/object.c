@@ -311,3 +311,16 @@ int object_writeback(gmm_system *sys, struct gmm_object *o, uint64_t first_page,
     pt_walk(&o->pages, first_page, end, writeback_one, &c);
     return c.err;
 }
+
+void object_code_written(gmm_system *sys, struct gmm_object *o, uint64_t lo, uint64_t hi)
+{
+    if (!sys->host.code_written)
+        return;
+    for (struct region *r = o->rmap; r; r = r->obj_next) {
+        uint64_t first = r->pgoff << PAGE_SHIFT, last = first + (r->end - r->start);
+        if (!(r->flags & VM_EXEC) || hi <= first || lo >= last || !r->space)
+            continue;
+        uint64_t a = lo > first ? lo : first, b = hi < last ? hi : last;
+        sys->host.code_written(sys->host.user, r->space, r->start + (a - first), b - a);
+    }
+}

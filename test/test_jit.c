@@ -113,6 +113,58 @@ static void jit_unmap_and_mprotect_invalidate_only_their_range(void **state)
     gmm_system_destroy(sys);
 }
 
+/* A JIT's W^X double mapping: one shared page mapped writable at one address
+ * and executable at another (mremap with old_size 0 duplicates a shared
+ * mapping).  A write through the writable view changes the code. */
+static void jit_write_through_a_writable_alias_reports_the_executable_view(void **state)
+{
+    (void)state;
+    struct events ev;
+    gmm_system *sys = jit_system(&ev);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_addr rw = (gmm_addr)gmm_sys_mmap(s, 0, 2 * PG, RW, ANON_SHARED, -1, 0);
+    int64_t rx = gmm_sys_mremap(s, rw, 0, 2 * PG, GMM_MREMAP_MAYMOVE, 0);
+    assert_true(rx > 0 && (gmm_addr)rx != rw);
+    assert_int_equal(gmm_sys_mprotect(s, (gmm_addr)rx, 2 * PG, GMM_PROT_READ | GMM_PROT_EXEC), 0);
+    assert_int_equal(gmm_write(s, rw + PG + 8, "\xc3\xc3\xc3", 3), 0);
+    assert_int_equal(ev.written, 1);
+    assert_int_equal(ev.w_start, (gmm_addr)rx + PG + 8);
+    assert_int_equal(ev.w_len, 3);
+    /* The executable view shows the bytes. */
+    uint8_t b[3];
+    assert_int_equal(gmm_read(s, (gmm_addr)rx + PG + 8, b, 3), 0);
+    assert_memory_equal(b, "\xc3\xc3\xc3", 3);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+/* Shared memory inherited across fork: a write in the parent changes the
+ * code the child executes; a private page written after fork does not. */
+static void jit_write_to_shared_memory_reports_the_childs_code(void **state)
+{
+    (void)state;
+    struct events ev;
+    gmm_system *sys = jit_system(&ev);
+    gmm_space *parent = new_space(sys, GMM_ABI_X86_64);
+    gmm_addr sh = (gmm_addr)gmm_sys_mmap(parent, 0, PG, RWX, ANON_SHARED, -1, 0);
+    gmm_addr pv = (gmm_addr)gmm_sys_mmap(parent, 0, PG, RW, ANON_PRIV, -1, 0);
+    assert_int_equal(gmm_write(parent, pv, "p", 1), 0);
+    gmm_space *child = gmm_space_fork(parent);
+    assert_non_null(child);
+    assert_int_equal(gmm_sys_mprotect(parent, sh, PG, RW), 0);
+    assert_int_equal(gmm_sys_mprotect(child, pv, PG, RWX), 0);
+    ev.written = 0;
+    assert_int_equal(gmm_write(parent, sh + 100, "ab", 2), 0);
+    assert_int_equal(ev.written, 1);
+    assert_int_equal(ev.w_start, sh + 100);
+    assert_int_equal(ev.w_len, 2);
+    assert_int_equal(gmm_write(parent, pv, "q", 1), 0);
+    assert_int_equal(ev.written, 1);
+    gmm_space_destroy(child);
+    gmm_space_destroy(parent);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +172,8 @@ int main(void)
         cmocka_unit_test(jit_user_copy_into_data_reports_nothing),
         cmocka_unit_test(jit_copy_spanning_code_and_data_reports_the_code_part),
         cmocka_unit_test(jit_unmap_and_mprotect_invalidate_only_their_range),
+        cmocka_unit_test(jit_write_through_a_writable_alias_reports_the_executable_view),
+        cmocka_unit_test(jit_write_to_shared_memory_reports_the_childs_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
