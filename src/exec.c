@@ -28,15 +28,17 @@ int64_t gmm_space_setup_stack(gmm_space *s, uint64_t size)
     size = size ? PAGE_ALIGN(size) : DEFAULT_STACK_SIZE;
     /* STACK_TOP without randomisation: the top of the task. */
     gmm_addr top = s->task_size;
-    if (!size || size > s->rlim_stack || size > top - s->mmap_min_addr)
+    if (!size || size > top - s->mmap_min_addr)
         return -GMM_ENOMEM;
     gmm_addr start = top - size;
+    space_lock(s);
     uint32_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN |
                      VM_ACCOUNT | s->def_flags;
-    space_lock(s);
     int64_t ret = (int64_t)top;
     struct region *r = region_find(s, start);
-    if (r && r->start < top)
+    if (size > s->rlim_stack)
+        ret = -GMM_ENOMEM;
+    else if (r && r->start < top)
         ret = -GMM_EEXIST;
     else if (!vma_may_expand(s, flags, size >> PAGE_SHIFT) || !mlock_future_ok(s, flags, size) ||
              s->map_count >= s->max_map_count || !(r = region_alloc(s)))

@@ -172,9 +172,11 @@ int gmm_space_setrlimit(gmm_space *s, int resource, uint64_t soft, uint64_t hard
     uint64_t *ps, *ph;
     if (soft > hard || rlimit_slots(s, resource, &ps, &ph))
         return -GMM_EINVAL;
+    /* Under the lock for every reader that holds it; atomic for the
+     * argument checks that read a limit before taking it (can_do_mlock()). */
     space_lock(s);
-    *ps = soft;
-    *ph = hard;
+    __atomic_store_n(ps, soft, __ATOMIC_RELAXED);
+    __atomic_store_n(ph, hard, __ATOMIC_RELAXED);
     space_unlock(s);
     return 0;
 }

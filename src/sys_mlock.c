@@ -14,7 +14,8 @@
 
 bool mlock_allowed(const gmm_space *s)
 {
-    return s->rlim_memlock != 0;
+    /* Read with or without the lock (gmm_space_setrlimit stores it atomically). */
+    return __atomic_load_n(&s->rlim_memlock, __ATOMIC_RELAXED) != 0;
 }
 
 bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len)

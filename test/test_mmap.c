@@ -1235,6 +1235,27 @@ static void mmap_growsdown_growth_is_limited_by_rlimit_stack(void **state)
     env_close(&e);
 }
 
+/* acct_stack_growth(): a locked stack grows only within RLIMIT_MEMLOCK
+ * (mlock_future_ok()); the fault is SEGV_MAPERR. */
+static void mmap_growsdown_locked_growth_is_limited_by_rlimit_memlock(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, GMM_ABI_X86_64);
+    assert_int_equal(gmm_space_setrlimit(e.s, GMM_RLIMIT_MEMLOCK, 4 * PG, 4 * PG), 0);
+    const gmm_addr g = 0x400000000;
+    assert_int_equal(
+        mm(e.s, g, PG, RW, ANON_PRIV | GMM_MAP_FIXED | GMM_MAP_GROWSDOWN | GMM_MAP_LOCKED), g);
+    assert_null(gmm_translate(e.s, g - 4 * PG, GMM_ACCESS_WRITE));
+    assert_int_equal(e.log.count, 1);
+    assert_int_equal(e.log.last.code, GMM_SEGV_MAPERR);
+    ASSERT_MAPS(e.s, anon_line(g, g + PG, "rw-p"));
+    assert_non_null(gmm_translate(e.s, g - 3 * PG, GMM_ACCESS_WRITE));
+    ASSERT_MAPS(e.s, anon_line(g - 3 * PG, g + PG, "rw-p"));
+    CHECK(e.s);
+    env_close(&e);
+}
+
 static void mmap_growsdown_growth_refused_within_guard_gap(void **state)
 {
     (void)state;
@@ -2330,6 +2351,7 @@ int main(void)
         cmocka_unit_test(mmap_growsdown_grows_on_access_below),
         cmocka_unit_test(mmap_growsdown_growth_is_limited_by_rlimit_stack),
         cmocka_unit_test(mmap_growsdown_growth_refused_within_guard_gap),
+        cmocka_unit_test(mmap_growsdown_locked_growth_is_limited_by_rlimit_memlock),
         cmocka_unit_test(mmap_locked_is_accepted),
         cmocka_unit_test(mmap_locked_prot_none_is_accepted),
         cmocka_unit_test(mmap_locked_does_not_merge_with_plain_neighbour),
