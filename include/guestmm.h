@@ -42,10 +42,21 @@
  *   CPU's next gmm_cpu_quiesce: frames freed meanwhile wait for a grace
  *   period in which every CPU has quiesced (quiescent-state reclamation, as
  *   RCU does).  Quiesce where the thread holds no pointer, for example
- *   between translated blocks or at a syscall.  After an unmap a CPU can
- *   still store through a pointer it already held until it translates
- *   again, as a real CPU until its TLB shootdown completes; the store lands
- *   in the old frame and is lost, never in anyone else's memory.
+ *   between translated blocks or at a syscall.
+ *
+ *   Shootdowns are not waited for.  A change by one thread does not stop
+ *   the other CPUs: until a CPU translates again, a store through a write
+ *   pointer it already held reaches the frame that backed that page when
+ *   the pointer was made, and nothing else.  After munmap, mremap or
+ *   MADV_DONTNEED that frame is no longer mapped and the store is lost.
+ *   After mprotect without PROT_WRITE the store still lands.  After
+ *   gmm_space_fork the frame is shared copy on write, so the child may see
+ *   a store made after the fork.  After msync or another writeback the page
+ *   may already be clean, so the store is written back only with the page's
+ *   next write fault.  Linux waits for every CPU (an IPI) instead.  An
+ *   emulator that needs Linux's order holds its other guest threads at a
+ *   block boundary around such a call (fork from a multithreaded guest,
+ *   for example).
  *   gmm_translate (no CPU object) keeps the same TLB rules but is for one
  *   CPU thread per space, with no other thread changing the space while
  *   its pointers are in use.
