@@ -40,7 +40,9 @@
 #define MAX_SPACES 4
 #define BUF_SIZE (3 * PG + 512) /* user copies: lengths up to this */
 #define FILE_MAX (64 * 1024)    /* an in-memory file never grows beyond */
-#define ALLOC_BUDGET (3u << 20) /* bytes the allocator gives at most at once */
+#define ALLOC_BUDGET (1u << 20) /* bytes the allocator gives at most at once: bounds
+                                   page tables (a huge MAP_POPULATE of the zero page),
+                                   which the checker walks after every call */
 #define DEFAULT_FRAME_CAP 2048  /* 8 MiB of guest memory */
 #define MAX_FRAME_CAP 8192
 
@@ -576,6 +578,7 @@ static void op_translate(struct world *w, struct in *in, gmm_space *s, gmm_cpu *
         v1 = (uint8_t)(v1 ^ 0x5a);
         p[0] = v0;
         p[last] = v1;
+        v0 = p[0]; /* the same byte when addr is the page's last */
     }
     uint8_t r0, r1;
     if (gmm_read(s, addr, &r0, 1) == 0)
