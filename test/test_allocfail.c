@@ -698,14 +698,21 @@ SCENARIO_TESTS(file)
 SCENARIO_TESTS(copies)
 SCENARIO_TESTS(attributes)
 
-/* The system itself: creating it, and a space, under failure. */
-static void system_and_space_creation_fail_cleanly(void **state)
+/* The system itself (its structure, its first arena), a space and a CPU
+ * object, created under failure: NULL, and nothing left behind. */
+static void system_space_and_cpu_creation_fail_cleanly(void **state)
 {
     (void)state;
     for (uint64_t k = 1; k <= 8; k++) {
         struct counting_alloc a = {.armed = true, .fail_at = k};
         gmm_system *sys = gmm_system_create_with_allocator(NULL, test_alloc, &a);
         gmm_space *s = sys ? gmm_space_create(sys, GMM_ABI_X86_64) : NULL;
+        gmm_cpu *cpu = s ? gmm_cpu_create(s) : NULL;
+        if (cpu) {
+            int64_t m = gmm_sys_mmap(s, 0, PG, RW, ANON, -1, 0);
+            assert_true(m > 0 || m == -GMM_ENOMEM);
+            gmm_cpu_destroy(cpu);
+        }
         if (s)
             gmm_space_destroy(s);
         gmm_system_destroy(sys);
@@ -716,7 +723,7 @@ static void system_and_space_creation_fail_cleanly(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(system_and_space_creation_fail_cleanly),
+        cmocka_unit_test(system_space_and_cpu_creation_fail_cleanly),
         cmocka_unit_test(anon_i386),   cmocka_unit_test(anon_x86_64),
         cmocka_unit_test(brk_i386),    cmocka_unit_test(brk_x86_64),
         cmocka_unit_test(fork_i386),   cmocka_unit_test(fork_x86_64),
