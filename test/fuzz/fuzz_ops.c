@@ -38,9 +38,10 @@
 
 #define PG 4096ull
 #define MAX_SPACES 4
+#define MAX_STEPS 128 /* calls per input: the checker after each is O(pages) */
 #define BUF_SIZE (3 * PG + 512) /* user copies: lengths up to this */
 #define FILE_MAX (64 * 1024)    /* an in-memory file never grows beyond */
-#define ALLOC_BUDGET (1u << 20) /* bytes the allocator gives at most at once: bounds
+#define ALLOC_BUDGET (512u << 10) /* bytes the allocator gives at most at once: bounds
                                    page tables (a huge MAP_POPULATE of the zero page),
                                    which the checker walks after every call */
 #define DEFAULT_FRAME_CAP 2048  /* 8 MiB of guest memory */
@@ -1101,7 +1102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         die("system creation failed", NULL);
     w.cap = DEFAULT_FRAME_CAP;
     gmm_system_set_frame_limit(w.sys, w.cap);
-    for (int steps = 0; in.n && steps < 256; steps++) {
+    for (int steps = 0; in.n && steps < MAX_STEPS; steps++) {
         run_op(&w, &in);
         check_all(&w);
     }
