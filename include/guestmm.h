@@ -397,8 +397,9 @@ GMM_API gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_a
                                                      void *ud);
 
 /* The memory cap: at most max_frames guest frames (4 KiB pages of private,
- * shared anonymous and page-cache memory; the shared zero page is free) in
- * the whole system at once, as a memory cgroup limits a container.  0, the
+ * shared anonymous and page-cache memory; the shared zero page is free;
+ * frames freed but waiting for a CPU grace period do not count) in the
+ * whole system at once, as a memory cgroup limits a container.  0, the
  * default, is no limit.  A cap below the frames in use frees nothing: new
  * frames are refused until use falls below it.  A page that needs a frame
  * beyond the cap:
