@@ -12,7 +12,7 @@
  */
 #include "internal.h"
 
-void tlb_init(struct tlb *t)
+GMM_NO_COVERAGE void tlb_init(struct tlb *t)
 {
     for (unsigned i = 0; i < TLB_SIZE; i++) {
         t->e[i].tag_r = t->e[i].tag_w = t->e[i].tag_x = TLB_INVALID;
