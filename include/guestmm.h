@@ -398,8 +398,9 @@ GMM_API gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_a
 
 /* The memory cap: at most max_frames guest frames (4 KiB pages of private,
  * shared anonymous and page-cache memory; the shared zero page is free;
- * frames freed but waiting for a CPU grace period do not count) in the
- * whole system at once, as a memory cgroup limits a container.  0, the
+ * frames freed but still waiting for a CPU grace period count, since they
+ * are host memory until every CPU quiesces) in the whole system at once,
+ * as a memory cgroup limits a container.  0, the
  * default, is no limit.  A cap below the frames in use frees nothing: new
  * frames are refused until use falls below it.  A page that needs a frame
  * beyond the cap:
@@ -416,8 +417,9 @@ GMM_API gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_a
  *     is not refused; the first store to a shared page then needs one.
  * Returns 0. */
 GMM_API int gmm_system_set_frame_limit(gmm_system *sys, uint64_t max_frames);
-/* The frames in use in the system: what the cap bounds (each frame once,
- * however many spaces map it). */
+/* The frames in use in the system (each frame once, however many spaces
+ * map it), not counting freed frames waiting for a grace period, which the
+ * cap bounds too. */
 GMM_API uint64_t gmm_system_frames_used(gmm_system *sys);
 
 /* An empty space with Linux's no-ASLR layout for abi: top-down mmap below
@@ -692,7 +694,8 @@ GMM_API void *gmm_cpu_translate(gmm_cpu *cpu, gmm_addr addr, int access);
 /* The thread holds no pointer from gmm_cpu_translate any more: frames
  * freed before now may be reused once every CPU has said so.  Cheap (two
  * atomic accesses); call it often.  A CPU that never quiesces keeps freed
- * frames from being reused (memory grows), nothing worse. */
+ * frames from being reused: memory grows, and under a memory cap
+ * (gmm_system_set_frame_limit) new frames are refused once they fill it. */
 GMM_API void gmm_cpu_quiesce(gmm_cpu *cpu);
 /* The thread stops running guest code for a while (a blocking syscall, an
  * idle vCPU): it holds no pointer until gmm_cpu_online, and the grace

@@ -210,6 +210,37 @@ static void shared_frames_count_once(void **state)
     env_close(&e);
 }
 
+/* Frames freed while a CPU runs wait for its grace period and count
+ * against the cap until then (they are host memory still); frames_used
+ * leaves them out.  The CPU's quiescent point lets them be reused. */
+static void frames_waiting_for_a_grace_period_count_against_the_cap(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 4);
+    gmm_cpu *cpu = gmm_cpu_create(e.s);
+    assert_non_null(cpu);
+    gmm_addr a = map(e.s, 4, ANON_PRIV);
+    static uint8_t src[4 * 4096];
+    assert_int_equal(gmm_write(e.s, a, src, 4 * PG), 0);
+    assert_int_equal(gmm_system_frames_used(e.sys), 4);
+    assert_int_equal(gmm_sys_munmap(e.s, a, 4 * PG), 0);
+    assert_int_equal(gmm_system_frames_used(e.sys), 0);
+    gmm_addr b = map(e.s, 1, ANON_PRIV);
+    assert_null(gmm_translate(e.s, b, GMM_ACCESS_WRITE));
+    assert_int_equal(e.log.count, 1);
+    assert_int_equal(e.log.last.signo, GMM_SIGBUS);
+    assert_int_equal(e.log.last.code, GMM_BUS_OOM);
+    gmm_cpu_quiesce(cpu);
+    uint8_t *p = gmm_translate(e.s, b, GMM_ACCESS_WRITE);
+    assert_non_null(p);
+    assert_int_equal(*p, 0); /* a reused frame is zeroed */
+    assert_int_equal(e.log.count, 1);
+    assert_int_equal(gmm_system_frames_used(e.sys), 1);
+    gmm_cpu_destroy(cpu);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +252,7 @@ int main(void)
         cmocka_unit_test(fork_needs_no_frames_and_cow_needs_one),
         cmocka_unit_test(lowering_the_cap_frees_nothing_and_refuses_new_frames),
         cmocka_unit_test(shared_frames_count_once),
+        cmocka_unit_test(frames_waiting_for_a_grace_period_count_against_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
