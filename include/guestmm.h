@@ -499,6 +499,10 @@ GMM_API int gmm_space_set_code(gmm_space *space, gmm_addr start_code, gmm_addr e
  * static description of the first violation.  Costs O(regions + pages):
  * for tests and fuzzers. */
 GMM_API const char *gmm_space_check(gmm_space *space);
+/* The same check for every space of the system at once: what
+ * gmm_space_check verifies on each space, with the shared part (page
+ * tables, frames) done once.  NULL when all holds. */
+GMM_API const char *gmm_system_check(gmm_system *sys);
 
 /* ------------------------------------------------------------------------
  * Files changed behind the mappings.  Linux's read, write and truncate go

@@ -1,7 +1,7 @@
 /*
- * check.c - the full invariant checker (gmm_space_check), for tests and
- * fuzzers.  Not for hot paths: O(regions + pages + frames).  The caller
- * must ensure no other thread uses the system meanwhile.
+ * check.c - the full invariant checker (gmm_space_check, gmm_system_check),
+ * for tests and fuzzers.  Not for hot paths: O(regions + pages + frames).
+ * The caller must ensure no other thread uses the system meanwhile.
  */
 #include "internal.h"
 
@@ -93,22 +93,36 @@ static const char *check_regions(gmm_space *s)
     return NULL;
 }
 
-static const char *space_check(gmm_space *s);
+static const char *frames_check(gmm_system *sys);
 
 const char *gmm_space_check(gmm_space *s)
 {
     space_lock(s);
-    const char *e = space_check(s);
+    const char *e = check_regions(s);
+    if (!e)
+        e = frames_check(s->sys);
     space_unlock(s);
     return e;
 }
 
-static const char *space_check(gmm_space *s)
+const char *gmm_system_check(gmm_system *sys)
 {
-    const char *e = check_regions(s);
-    if (e)
-        return e;
-    gmm_system *sys = s->sys;
+    pthread_mutex_lock(&sys->mm_lock);
+    const char *e = NULL;
+    for (gmm_space *t = sys->spaces; t && !e; t = t->sys_next)
+        e = check_regions(t);
+    if (!e)
+        e = frames_check(sys);
+    pthread_mutex_unlock(&sys->mm_lock);
+    return e;
+}
+
+/* What the spaces of a system share: every page table's entries inside
+ * their regions and counted in rss, and each frame's reference count equal
+ * to its users (page tables and backing objects) or the frame on a free
+ * list. */
+static const char *frames_check(gmm_system *sys)
+{
     struct pte_check c = {0};
     c.nframes = sys->bump;
     c.counts = calloc(c.nframes ? c.nframes : 1, sizeof(uint32_t));

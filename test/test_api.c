@@ -435,6 +435,35 @@ static void spaces_of_one_system_are_independent(void **state)
     gmm_system_destroy(sys);
 }
 
+/* gmm_system_check: every space of the system at once, including pages
+ * shared copy on write between a parent and its fork child. */
+static void system_check_covers_every_space(void **state)
+{
+    (void)state;
+    gmm_system *sys = new_system(NULL);
+    assert_null(gmm_system_check(sys)); /* no space yet */
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_space *t = new_space(sys, GMM_ABI_I386);
+    int64_t a = gmm_sys_mmap(s, 0, 4 * PG, RW, ANON_PRIV, -1, 0);
+    int64_t b = gmm_sys_mmap(t, 0, 2 * PG, RW, GMM_MAP_SHARED | GMM_MAP_ANONYMOUS, -1, 0);
+    assert_true(a > 0 && b > 0);
+    static uint8_t src[4 * 4096];
+    assert_int_equal(gmm_write(s, (gmm_addr)a, src, 4 * PG), 0);
+    assert_int_equal(gmm_write(t, (gmm_addr)b, src, 2 * PG), 0);
+    gmm_space *c = gmm_space_fork(s);
+    assert_non_null(c);
+    assert_int_equal(gmm_write(c, (gmm_addr)a + PG, src, 1), 0); /* one COW break */
+    assert_null(gmm_system_check(sys));
+    CHECK(s);
+    CHECK(c);
+    gmm_space_destroy(s);
+    assert_null(gmm_system_check(sys));
+    gmm_space_destroy(c);
+    gmm_space_destroy(t);
+    assert_null(gmm_system_check(sys));
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +484,7 @@ int main(void)
         cmocka_unit_test(system_with_null_host_serves_anonymous_memory),
         cmocka_unit_test(system_with_host_but_no_callbacks),
         cmocka_unit_test(spaces_of_one_system_are_independent),
+        cmocka_unit_test(system_check_covers_every_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,6 +303,7 @@ PROTOTYPES = {
     "gmm_system_create_with_allocator": (_p, (POINTER(_Host), _AllocFn, _p)),
     "gmm_system_set_frame_limit": (c_int, (_p, _u64)),
     "gmm_system_frames_used": (c_uint64, (_p,)),
+    "gmm_system_check": (c_char_p, (_p,)),
     "gmm_space_create": (_p, (_p, c_int)),
     "gmm_space_fork": (_p, (_p,)),
     "gmm_space_destroy": (None, (_p,)),
@@ -869,6 +870,11 @@ class System(_Closable):
     def frames_used(self):
         """The guest frames in use in the system."""
         return _invoke(_WHOLE_SYSTEM, _L().gmm_system_frames_used, self._live())
+
+    def check(self):
+        """None when the invariants of every space hold, else a description."""
+        r = _invoke(_WHOLE_SYSTEM, _L().gmm_system_check, self._live())
+        return None if r is None else r.decode()
 
     @property
     def open_files(self):

@@ -70,6 +70,7 @@ class Base(unittest.TestCase):
 
     def assertSpaceOk(self, sp):
         self.assertIsNone(sp.check())
+        self.assertIsNone(self.sys.check())
 
 
 # ---------------------------------------------------------------------------
