@@ -400,9 +400,9 @@ GMM_API gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_a
  * shared anonymous and page-cache memory; the shared zero page is free;
  * frames freed but still waiting for a CPU grace period count, since they
  * are host memory until every CPU quiesces) in the whole system at once,
- * as a memory cgroup limits a container.  0, the
- * default, is no limit.  A cap below the frames in use frees nothing: new
- * frames are refused until use falls below it.  A page that needs a frame
+ * as a memory cgroup limits a container.  0, the default, is no limit.  A
+ * cap below the frames in use frees nothing: new frames are refused until
+ * use falls below it.  A page that needs a frame
  * beyond the cap:
  *   - gmm_translate: host->fault with GMM_SIGBUS and GMM_BUS_OOM (Linux
  *     would OOM-kill the task: deliver SIGKILL to match, or make room and
@@ -497,11 +497,13 @@ GMM_API int gmm_space_set_code(gmm_space *space, gmm_addr start_code, gmm_addr e
  * no overlap, neighbours merged where Linux merges them, page-table entries
  * inside regions, frame reference counts.  NULL when all holds, else a
  * static description of the first violation.  Costs O(regions + pages):
- * for tests and fuzzers. */
+ * for tests and fuzzers.  Call it when no other thread uses the system
+ * (reference counts change without the lock it takes). */
 GMM_API const char *gmm_space_check(gmm_space *space);
 /* The same check for every space of the system at once: what
  * gmm_space_check verifies on each space, with the shared part (page
- * tables, frames) done once.  NULL when all holds. */
+ * tables, frames) done once.  NULL when all holds.  Like gmm_space_check,
+ * call it when no other thread uses the system. */
 GMM_API const char *gmm_system_check(gmm_system *sys);
 
 /* ------------------------------------------------------------------------
