@@ -16,14 +16,6 @@ struct pte_check {
     uint64_t rss;
 };
 
-/* A frame's reference count, or a freed frame's list link, read here
- * rather than through frame.c: the loop below runs over every frame after
- * every fuzzer call, and this file is built without comparison tracing. */
-static uint32_t ref_word(gmm_system *sys, frame_t f)
-{
-    return sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)];
-}
-
 static void check_pte(void *ctx, uint64_t pn, pte_t pte)
 {
     struct pte_check *c = ctx;
@@ -166,20 +158,23 @@ static const char *frames_check(gmm_system *sys)
         frame_t heads[3] = {sys->free_head, sys->limbo_new, sys->limbo_old};
         for (int l = 0; l < 3; l++)
             for (frame_t f = heads[l]; f != FRAME_NONE && !c.err;
-                 f = ref_word(sys, f)) {
+                 f = *frame_ref_slot(sys, f)) {
                 if (f >= c.nframes || is_free[f] || ++nfree > c.nframes)
                     c.err = "frames: free list corrupt";
                 else
                     is_free[f] = true;
             }
+        /* Counts read inline, not through frame_refcount: this loop runs
+         * after every fuzzer call, and this file is built without the
+         * comparison tracing frame.c carries. */
         for (frame_t f = 1; f < c.nframes && !c.err; f++) {
+            uint32_t ref = *frame_ref_slot(sys, f);
             if (is_free[f]) {
                 if (c.counts[f])
                     c.err = "frames: a freed frame is still mapped";
-            } else if (c.counts[f] != ref_word(sys, f)) {
-                c.err = c.counts[f] < ref_word(sys, f)
-                            ? "frames: reference count above its users (leak)"
-                            : "frames: reference count below its users";
+            } else if (c.counts[f] != ref) {
+                c.err = c.counts[f] < ref ? "frames: reference count above its users (leak)"
+                                          : "frames: reference count below its users";
             }
         }
         if (!c.err && sys->frames_used != c.nframes - 1 - nfree)

@@ -49,11 +49,6 @@ void frame_fini(gmm_system *sys)
     sys->narenas = 0;
 }
 
-static inline uint32_t *ref_slot(gmm_system *sys, frame_t f)
-{
-    return &sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)];
-}
-
 frame_t frame_alloc(gmm_system *sys)
 {
     return frame_alloc_uninit(sys, true);
@@ -77,8 +72,8 @@ static void limbo_reclaim(gmm_system *sys)
         /* Every CPU passed a quiescent point after the batch closed. */
         frame_t f = sys->limbo_old;
         while (f != FRAME_NONE) {
-            frame_t next = *ref_slot(sys, f);
-            *ref_slot(sys, f) = sys->free_head;
+            frame_t next = *frame_ref_slot(sys, f);
+            *frame_ref_slot(sys, f) = sys->free_head;
             sys->free_head = f;
             f = next;
         }
@@ -113,7 +108,7 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
     }
     if (sys->free_head != FRAME_NONE) {
         f = sys->free_head;
-        sys->free_head = *ref_slot(sys, f);
+        sys->free_head = *frame_ref_slot(sys, f);
         recycled = true;
     } else {
         if ((sys->bump >> ARENA_SHIFT) >= sys->narenas && arena_grow(sys)) {
@@ -122,7 +117,7 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
         }
         f = sys->bump++;
     }
-    *ref_slot(sys, f) = 1;
+    *frame_ref_slot(sys, f) = 1;
     sys->frames_used++;
     pthread_mutex_unlock(&sys->lock);
     if (recycled && zero)
@@ -133,14 +128,14 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
 void frame_ref(gmm_system *sys, frame_t f)
 {
     if (f != FRAME_ZERO)
-        __atomic_add_fetch(ref_slot(sys, f), 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(frame_ref_slot(sys, f), 1, __ATOMIC_RELAXED);
 }
 
 void frame_unref(gmm_system *sys, frame_t f)
 {
     if (f == FRAME_ZERO)
         return;
-    uint32_t *slot = ref_slot(sys, f);
+    uint32_t *slot = frame_ref_slot(sys, f);
     if (__atomic_sub_fetch(slot, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     pthread_mutex_lock(&sys->lock);
@@ -159,7 +154,7 @@ void frame_unref(gmm_system *sys, frame_t f)
 
 uint32_t frame_refcount(gmm_system *sys, frame_t f)
 {
-    return __atomic_load_n(ref_slot(sys, f), __ATOMIC_ACQUIRE);
+    return __atomic_load_n(frame_ref_slot(sys, f), __ATOMIC_ACQUIRE);
 }
 
 int gmm_system_set_frame_limit(gmm_system *sys, uint64_t max_frames)

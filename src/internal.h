@@ -359,6 +359,11 @@ static inline uint8_t *frame_ptr(gmm_system *sys, frame_t f)
     return sys->arenas[f >> ARENA_SHIFT].base +
            ((size_t)(f & (ARENA_FRAMES - 1)) << PAGE_SHIFT);
 }
+/* A frame's reference count while in use, its list link while free. */
+static inline uint32_t *frame_ref_slot(gmm_system *sys, frame_t f)
+{
+    return &sys->arenas[f >> ARENA_SHIFT].ref[f & (ARENA_FRAMES - 1)];
+}
 
 /* ---- pagetable.c ---- */
 /* The slot for page number pn, allocating nodes when alloc; NULL when absent

@@ -222,6 +222,7 @@ static void frames_waiting_for_a_grace_period_count_against_the_cap(void **state
     assert_non_null(cpu);
     gmm_addr a = map(e.s, 4, ANON_PRIV);
     static uint8_t src[4 * 4096];
+    memset(src, 0xA5, sizeof(src)); /* so that a reused frame must be zeroed */
     assert_int_equal(gmm_write(e.s, a, src, 4 * PG), 0);
     assert_int_equal(gmm_system_frames_used(e.sys), 4);
     assert_int_equal(gmm_sys_munmap(e.s, a, 4 * PG), 0);
