@@ -710,6 +710,150 @@ GMM_API void gmm_cpu_quiesce(gmm_cpu *cpu);
 GMM_API void gmm_cpu_offline(gmm_cpu *cpu);
 GMM_API void gmm_cpu_online(gmm_cpu *cpu);
 
+/* ------------------------------------------------------------------------
+ * Host windows: a space mirrored into host memory.
+ *
+ * A window makes guest address a of space s host address
+ * gmm_window_base(w) + a, so that generated code (a JIT, Unicorn through
+ * uc_mem_map_ptr, a KVM-less "linear" emulator) loads and stores guest
+ * memory with plain host instructions, and the host MMU enforces the
+ * guest's rights.  It needs a mappable system (gmm_system_create_mappable),
+ * Linux on x86-64 and 4 KiB host pages.
+ *
+ * The mirror rule, true whenever no library call is running: a host page of
+ * a window either maps nothing (PROT_NONE), or maps exactly the frame the
+ * space's page table holds for that guest page, with host rights no wider
+ * than a store or load through gmm_translate would be allowed without a
+ * fault at that moment: read-only where a store needs work first (copy on
+ * write, the zero page, both sides after a fork, a clean shared page whose
+ * first store must be recorded), writable only where a store would hit.
+ * The host never gets execute rights through a window.  Every call that
+ * changes a translation (munmap, mprotect, mremap, madvise, fork, copy on
+ * write, truncation, writeback, exec reset, brk) unmaps the pages concerned
+ * from every window of every space it touches before it returns; a host
+ * access there then faults and comes back through gmm_window_fault.
+ *
+ * Pages are mapped only by gmm_window_fault.  A host SIGSEGV at a window
+ * address goes to it, from the handler on the faulting thread:
+ *   0  resolved (demand zero, copy on write, file page-in, stack growth,
+ *      a first store to a clean shared page) and mapped: return from the
+ *      handler and the access is retried;
+ *   1  the guest gets a signal: *out is filled as for host->fault
+ *      (signo, si_code decided from the regions, guest address);
+ *   -GMM_EFAULT: host_addr is not in w.
+ * In a handler: gmm_window_fault takes the system's mm lock and may
+ * allocate through the system's allocator.  That is safe because a window
+ * fault is synchronous: it happens at a guest load or store, never inside
+ * the library or the allocator, so the faulting thread holds neither.  Do
+ * not touch window memory from a host callback of the library (those run
+ * with the lock held) nor while another handler of yours holds a lock the
+ * library's callbacks take.  The access type comes from the fault's
+ * ucontext (gmm_window_access_from_ucontext: the x86-64 page-fault error
+ * code).  Install the handler with SA_SIGINFO | SA_ONSTACK and give each
+ * thread a sigaltstack if guest stacks may overflow host ones; pass faults
+ * outside every window (gmm_window_find returns NULL) to the handler that
+ * was there before.  gmm_window_install_handler does all of this.
+ *
+ * Fault-around: a fault maps the present pages of the aligned block around
+ * it (16 pages by default) at once, and in private anonymous memory makes
+ * the block's empty pages present as the faulting access would (zero pages
+ * for a read, fresh zeroed frames for a store), as Linux's large folios
+ * do: rss and mincore then count them.  gmm_window_set_fault_around(w, 1)
+ * turns that off.
+ *
+ * Host mappings.  The kernel allows about 65,530 mappings per process
+ * (vm.max_map_count).  Frames mapped at consecutive memory-file offsets
+ * with equal rights share one host mapping, and first-touch frames of a
+ * run come from consecutive offsets, so memory touched in order costs a
+ * handful of mappings.  Each window keeps an exact count of its host
+ * mappings under a budget (8,192 by default, gmm_window_set_budget): a
+ * fault that would pass it first unmaps the whole window (one mapping),
+ * and the pages in use fault back in.  Past the budget a window gets
+ * slower, never wrong, and never runs the process out of mappings; several
+ * windows in one process share the kernel's limit, so keep the sum of
+ * their budgets below it.  If the host refuses a mapping anyway, the
+ * window unmaps everything and the faulting access gets SIGBUS/GMM_BUS_OOM.
+ *
+ * Several windows may mirror one space (each its own reservation).  Destroy
+ * in either order: gmm_space_destroy (or gmm_system_destroy) leaves its
+ * windows mapping nothing, their faults report SIGSEGV/SEGV_MAPERR, and
+ * gmm_window_destroy still frees them; gmm_window_destroy before the space
+ * unmaps the reservation.  Destroy a window only when no thread accesses
+ * it.  gmm_space_fork does not copy windows: make one for the child.
+ *
+ * Host fork().  A mappable system's frames are one shared memory file: a
+ * host fork() child shares every frame with its parent (stores and freed
+ * frames cross between them).  A child may exec or exit; it must not use
+ * the system.  Fork servers (AFL, unicornafl) want gmm_system_create,
+ * whose frames are private anonymous memory the child gets a copy of.
+ * ---------------------------------------------------------------------- */
+
+/* A system whose frames can be mapped into host memory (on Linux: a memfd,
+ * close-on-exec, grown in 64 MiB sparse chunks; freed frames give their
+ * memory back).  Otherwise as gmm_system_create; NULL where the host
+ * cannot. */
+GMM_API gmm_system *gmm_system_create_mappable(const gmm_host *host);
+
+typedef struct gmm_window gmm_window;
+
+/* Mirrors guest [lo, hi) of s at gmm_window_base(w) + a.  An i386 space's
+ * window reserves the whole 4 GiB (hi may be 4 GiB: the task's end is
+ * used), so that any 32-bit address plus the base stays inside it; an
+ * x86-64 window reserves [lo, hi) only.  NULL when the system is not
+ * mappable, the host page size is not 4 KiB, lo and hi are not
+ * page-aligned, lo >= hi, hi is beyond the ABI's task size, or the host
+ * cannot reserve the range. */
+GMM_API gmm_window *gmm_window_create(gmm_space *s, gmm_addr lo, gmm_addr hi);
+GMM_API void gmm_window_destroy(gmm_window *w);
+/* Host address of guest address 0 (it may lie outside the reservation;
+ * only base + a for a in the window is). */
+GMM_API uint8_t *gmm_window_base(const gmm_window *w);
+/* The space mirrored, or NULL once it was destroyed. */
+GMM_API gmm_space *gmm_window_space(const gmm_window *w);
+/* See above.  access is GMM_ACCESS_*; an instruction fetch reports
+ * SIGSEGV/SEGV_ACCERR (the host never executes guest memory). */
+GMM_API int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *out);
+/* The window whose reservation holds host_addr, or NULL.  Lock-free and
+ * async-signal-safe (at most 256 windows are registered for it). */
+GMM_API gmm_window *gmm_window_find(uintptr_t host_addr);
+/* GMM_ACCESS_READ, _WRITE or _EXEC for a SIGSEGV's ucontext_t (the third
+ * argument of an SA_SIGINFO handler), from the x86-64 page-fault error
+ * code; other hosts: READ|WRITE. */
+GMM_API int gmm_window_access_from_ucontext(const void *ucontext);
+/* Installs, once per process, a SIGSEGV and SIGBUS handler for every
+ * window: a fault gmm_window_fault resolves is retried; one that is the
+ * guest's goes to the system's host->fault (which should not return: it
+ * unwinds to the emulator's loop, for example with siglongjmp), and if it
+ * returns, or the fault is outside every window, to the handler installed
+ * before (the default action kills the process).  SIGBUS in a window means
+ * the host could not give memory for a mapped frame (GMM_BUS_OOM).
+ * 0, or -GMM_EINVAL when sigaction failed. */
+GMM_API int gmm_window_install_handler(void);
+/* Host mappings a window may use (at least 16); default 8,192. */
+GMM_API void gmm_window_set_budget(gmm_window *w, uint64_t max_host_mappings);
+/* Pages mapped per fault (rounded up to a power of two, at most 512);
+ * 1: only the faulting page, and nothing made present beyond it. */
+GMM_API void gmm_window_set_fault_around(gmm_window *w, unsigned pages);
+
+typedef struct gmm_window_stats {
+    uint64_t faults;        /* gmm_window_fault calls */
+    uint64_t flushes;       /* whole-window unmaps (budget, host refusal) */
+    uint64_t pages_mapped;  /* guest pages mapped now */
+    uint64_t host_mappings; /* host mappings in the reservation now */
+    uint64_t budget;
+} gmm_window_stats;
+GMM_API void gmm_window_get_stats(gmm_window *w, gmm_window_stats *out);
+/* The mirror checker: reads the host's mappings (/proc/self/maps) and
+ * compares every mapped page of w with the page table: the same frame
+ * (memory-file offset), rights no wider than the rule, and the count of
+ * host mappings.  NULL when all holds, else the first violation.  For
+ * tests and fuzzers; gmm_space_check and gmm_system_check run it on every
+ * window of the spaces they check.  Call it when no other thread uses the
+ * system. */
+GMM_API const char *gmm_window_check(gmm_window *w);
+/* Host mappings inside w's reservation, counted from /proc/self/maps. */
+GMM_API uint64_t gmm_window_host_mappings(const gmm_window *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,6 +35,8 @@ static void tlb_drop_range(struct tlb *t, gmm_addr start, gmm_addr end)
 
 void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end)
 {
+    if (s->windows)
+        window_shootdown(s, start, end);
     pthread_mutex_lock(&s->inval_lock);
     uint64_t seq = s->inval_seq + 1;
     s->inval[seq % INVAL_LOG] = (struct inval_range){start, end};
@@ -116,8 +118,6 @@ static bool access_ok(uint32_t flags, int access)
     return true;
 }
 
-enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_PKUERR, FAULT_SIGBUS, FAULT_OOM };
-
 /* Linux expand_downwards(): a fault below a grows-down region extends it
  * down to the faulting page, unless that comes within stack_guard_gap of an
  * accessible region below, the region would exceed RLIMIT_STACK, or the
@@ -145,10 +145,7 @@ static int expand_stack(gmm_space *s, struct region *r, gmm_addr page)
     return 0;
 }
 
-/* Makes the page at addr present for access and fills its TLB entry.
- * Caller holds the space lock. */
-static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr, int access,
-                                      struct tlb_entry **out)
+enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int access, struct region **rp)
 {
     gmm_addr page = addr & PAGE_MASK;
     struct region *r = region_find(s, page);
@@ -233,22 +230,52 @@ static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr
     /* Stores to a shared file or shared memory page make it dirty; until
      * then it is mapped without write permission, so the first store comes
      * here.  (A clean shared memory page is one MADV_PAGEOUT may drop.) */
-    bool tracked = shared && r->obj;
-    if (tracked && want_write)
+    if (shared && r->obj && want_write)
         object_mark_dirty(r->obj, idx);
+    *rp = r;
+    return FAULT_OK;
+}
 
-    frame_t f = pte_frame(pte);
-    struct tlb_entry *e = &t->e[pn & (TLB_SIZE - 1)];
-    e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
-    e->addend = (intptr_t)frame_ptr(sys, f) - (intptr_t)page;
+int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte)
+{
+    int grant = 0;
     if (readable(r->flags))
-        e->tag_r = page;
-    if ((r->flags & VM_WRITE) &&
-        (shared ? !tracked || object_page_dirty(r->obj, idx)
-                : f != FRAME_ZERO && frame_refcount(sys, f) == 1))
-        e->tag_w = page;
+        grant |= GMM_ACCESS_READ;
+    if (r->flags & VM_WRITE) {
+        frame_t f = pte_frame(pte);
+        bool writable;
+        if (!(r->flags & VM_SHARED))
+            writable = f != FRAME_ZERO && frame_refcount(s->sys, f) == 1;
+        else if (r->obj)
+            writable = object_page_dirty(r->obj, r->pgoff + ((page - r->start) >> PAGE_SHIFT));
+        else
+            writable = true;
+        if (writable)
+            grant |= GMM_ACCESS_WRITE;
+    }
     if (r->flags & VM_EXEC)
-        e->tag_x = page;
+        grant |= GMM_ACCESS_EXEC;
+    return grant;
+}
+
+/* Makes the page at addr present for access and fills its TLB entry.
+ * Caller holds the space lock. */
+static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr, int access,
+                                      struct tlb_entry **out)
+{
+    struct region *r;
+    enum fault_result res = space_fault_page(s, addr, access, &r);
+    if (res != FAULT_OK)
+        return res;
+    gmm_addr page = addr & PAGE_MASK;
+    uint64_t pn = page >> PAGE_SHIFT;
+    pte_t pte = *pt_slot(&s->pt, pn, false);
+    int grant = space_grant(s, r, page, pte);
+    struct tlb_entry *e = &t->e[pn & (TLB_SIZE - 1)];
+    e->tag_r = grant & GMM_ACCESS_READ ? page : TLB_INVALID;
+    e->tag_w = grant & GMM_ACCESS_WRITE ? page : TLB_INVALID;
+    e->tag_x = grant & GMM_ACCESS_EXEC ? page : TLB_INVALID;
+    e->addend = (intptr_t)frame_ptr(s->sys, pte_frame(pte)) - (intptr_t)page;
     *out = e;
     return FAULT_OK;
 }
@@ -298,25 +325,30 @@ __attribute__((noinline, cold)) static void *translate_slow(gmm_space *s, struct
         return p;
     gmm_system *sys = s->sys;
     if (sys->host.fault) {
-        gmm_fault f = {addr, access, GMM_SIGSEGV, GMM_SEGV_MAPERR};
-        if (res == FAULT_ACCERR)
-            f.code = GMM_SEGV_ACCERR;
-        else if (res == FAULT_PKUERR)
-            f.code = GMM_SEGV_PKUERR;
-        else if (res == FAULT_SIGBUS) {
-            f.signo = GMM_SIGBUS;
-            f.code = GMM_BUS_ADRERR;
-        }
-        else if (res == FAULT_OOM) {
-            /* No frame (the memory cap) or no memory for the page table.
-             * Linux would OOM-kill; a library reports it, distinctly from
-             * a bad access, and lets the embedder decide. */
-            f.signo = GMM_SIGBUS;
-            f.code = GMM_BUS_OOM;
-        }
+        gmm_fault f;
+        fault_signal(res, addr, access, &f);
         sys->host.fault(sys->host.user, s, &f);
     }
     return NULL;
+}
+
+void fault_signal(enum fault_result res, gmm_addr addr, int access, gmm_fault *f)
+{
+    *f = (gmm_fault){addr, access, GMM_SIGSEGV, GMM_SEGV_MAPERR};
+    if (res == FAULT_ACCERR)
+        f->code = GMM_SEGV_ACCERR;
+    else if (res == FAULT_PKUERR)
+        f->code = GMM_SEGV_PKUERR;
+    else if (res == FAULT_SIGBUS) {
+        f->signo = GMM_SIGBUS;
+        f->code = GMM_BUS_ADRERR;
+    } else if (res == FAULT_OOM) {
+        /* No frame (the memory cap) or no memory for the page table.
+         * Linux would OOM-kill; a library reports it, distinctly from a
+         * bad access, and lets the embedder decide. */
+        f->signo = GMM_SIGBUS;
+        f->code = GMM_BUS_OOM;
+    }
 }
 
 static inline void *translate(gmm_space *s, struct tlb *t, gmm_addr addr, int access)

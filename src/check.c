@@ -82,7 +82,8 @@ static const char *check_regions(gmm_space *s)
         return "space: locked_vm does not match its locked regions";
     if (exec != s->exec_vm)
         return "space: exec_vm does not match its executable regions";
-    return NULL;
+    /* The mirror rule for every window of the space (window.c). */
+    return s->windows ? window_check_space(s) : NULL;
 }
 
 static const char *frames_check(gmm_system *sys);

@@ -6,6 +6,13 @@
  * of a live frame and the next free frame of a freed one.  Frame 0 is the
  * shared zero frame: never written, never freed, its count not kept.
  * Host pointers to frames stay valid for the life of the system.
+ *
+ * A mappable system (gmm_system_create_mappable) keeps its arenas in one
+ * memory file, arena k at file offset k * ARENA_BYTES, so frame f is at
+ * offset f * 4 KiB: windows map frames from there, and the arena bases are
+ * the library's own view of the same memory.  A frame that becomes free
+ * gives its memory back (a hole punched in the file) and reads as zero
+ * until it is used again.
  */
 #include "internal.h"
 #include "host.h"
@@ -20,7 +27,13 @@ static int arena_grow(gmm_system *sys)
     a->ref = gmm_calloc(sys, ARENA_FRAMES, sizeof(uint32_t));
     if (!a->ref)
         return -GMM_ENOMEM;
-    a->base = host_reserve(ARENA_BYTES);
+    if (sys->memfd >= 0) {
+        uint64_t off = (uint64_t)sys->narenas * ARENA_BYTES;
+        a->base = host_memfile_grow(sys->memfd, off + ARENA_BYTES) ? NULL
+                                                                    : host_map_file(sys->memfd, off, ARENA_BYTES);
+    } else {
+        a->base = host_reserve(ARENA_BYTES);
+    }
     if (!a->base) {
         gmm_free(a->ref);
         a->ref = NULL;
@@ -47,6 +60,15 @@ void frame_fini(gmm_system *sys)
         gmm_free(sys->arenas[i].ref);
     }
     sys->narenas = 0;
+    host_close(sys->memfd);
+    sys->memfd = -1;
+}
+
+/* A frame goes on the free list: a mappable system gives its memory back. */
+static inline void frame_release_memory(gmm_system *sys, frame_t f)
+{
+    if (sys->memfd >= 0)
+        host_punch(sys->memfd, (uint64_t)f << PAGE_SHIFT, PAGE_SIZE);
 }
 
 frame_t frame_alloc(gmm_system *sys)
@@ -73,6 +95,7 @@ static void limbo_reclaim(gmm_system *sys)
         frame_t f = sys->limbo_old;
         while (f != FRAME_NONE) {
             frame_t next = *frame_ref_slot(sys, f);
+            frame_release_memory(sys, f);
             *frame_ref_slot(sys, f) = sys->free_head;
             sys->free_head = f;
             f = next;
@@ -145,6 +168,7 @@ void frame_unref(gmm_system *sys, frame_t f)
         sys->limbo_new = f;
         sys->limbo_frames++;
     } else {
+        frame_release_memory(sys, f);
         *slot = sys->free_head;
         sys->free_head = f;
     }

@@ -300,6 +300,7 @@ struct gmm_system {
     gmm_alloc_fn alloc; /* the host's allocator (alloc.c) and its ud */
     void *alloc_ud;
     uint64_t frame_limit; /* most frames_used may reach; 0: no limit */
+    int memfd;            /* mappable systems: the memory file of the arenas; else -1 */
 };
 
 struct gmm_space {
@@ -335,6 +336,7 @@ struct gmm_space {
     struct pagetable pt;
     struct tlb cpu_tlb;  /* gmm_translate's: one CPU thread */
     struct tlb copy_tlb; /* user copies: under the lock */
+    struct gmm_window *windows;   /* window.c: the windows mirroring it (mm lock) */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
     struct inval_range inval[INVAL_LOG];
@@ -462,6 +464,19 @@ GMM_HIDDEN int64_t space_unmapped_area(gmm_space *s, gmm_addr addr, uint64_t len
 GMM_HIDDEN int64_t space_munmap(gmm_space *s, gmm_addr addr, uint64_t len);
 
 /* ---- access.c ---- */
+enum fault_result { FAULT_OK, FAULT_MAPERR, FAULT_ACCERR, FAULT_PKUERR, FAULT_SIGBUS, FAULT_OOM };
+/* The page fault: makes the page at addr present for access as a CPU
+ * fault would (demand zero, object page-in, copy on write, stack growth);
+ * on FAULT_OK *rp is its region.  Caller holds the space lock. */
+GMM_HIDDEN enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int access,
+                                              struct region **rp);
+/* What a CPU may do with the present page at page (pte) of region r without
+ * another fault: GMM_ACCESS_* bits.  A write is granted only where a store
+ * needs no work first (shared and dirty, or a private frame with no other
+ * user).  The TLBs and the windows follow it. */
+GMM_HIDDEN int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte);
+/* The guest's signal for a failed fault at addr. */
+GMM_HIDDEN void fault_signal(enum fault_result res, gmm_addr addr, int access, gmm_fault *out);
 /* Logs that translations of [start, end) changed: every TLB of the space
  * drops them before its next use.  Does not call the host (see
  * space_invalidate). */
@@ -478,6 +493,15 @@ GMM_HIDDEN int space_fault(gmm_space *s, gmm_addr addr, int access);
 GMM_HIDDEN void anon_prepare(gmm_space *s, struct region *r);
 /* Drops cached translations of [start, end) and tells the host. */
 GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+
+/* ---- window.c: host windows ---- */
+/* Translations of [start, end) of s changed: every window of s stops
+ * mapping them before this returns.  Caller holds the space lock. */
+GMM_HIDDEN void window_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
+/* The space is being destroyed: its windows map nothing from now on. */
+GMM_HIDDEN void window_detach_all(gmm_space *s);
+/* For gmm_space_check: NULL or what a window of s breaks. */
+GMM_HIDDEN const char *window_check_space(gmm_space *s);
 
 /* ---- objects (object.c) ---- */
 GMM_HIDDEN struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f);

@@ -3,6 +3,7 @@
  * invariant checker.
  */
 #include "internal.h"
+#include "host.h"
 
 /* Linux x86-64 with ASLR off; i386 tasks run as compat tasks. */
 #define TASK_SIZE_64 0x7FFFFFFFF000ull
@@ -15,7 +16,19 @@ gmm_system *gmm_system_create(const gmm_host *host)
     return gmm_system_create_with_allocator(host, NULL, NULL);
 }
 
+static gmm_system *system_create(const gmm_host *host, gmm_alloc_fn alloc, void *ud, bool mappable);
+
 gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_alloc_fn alloc, void *ud)
+{
+    return system_create(host, alloc, ud, false);
+}
+
+gmm_system *gmm_system_create_mappable(const gmm_host *host)
+{
+    return system_create(host, NULL, NULL, true);
+}
+
+static gmm_system *system_create(const gmm_host *host, gmm_alloc_fn alloc, void *ud, bool mappable)
 {
     if (!alloc)
         alloc = gmm_default_alloc, ud = NULL;
@@ -32,9 +45,15 @@ gmm_system *gmm_system_create_with_allocator(const gmm_host *host, gmm_alloc_fn 
         sys->host = *host;
         sys->has_host = true;
     }
+    sys->memfd = -1;
+    if (mappable && (sys->memfd = host_memfile_create()) < 0) {
+        gmm_free(sys);
+        return NULL;
+    }
     pthread_mutex_init(&sys->lock, NULL);
     pthread_mutex_init(&sys->mm_lock, NULL);
     if (frame_init(sys)) {
+        host_close(sys->memfd);
         pthread_mutex_destroy(&sys->lock);
         pthread_mutex_destroy(&sys->mm_lock);
         gmm_free(sys);
@@ -121,6 +140,7 @@ void gmm_space_destroy(gmm_space *s)
         return;
     space_unlink(s);
     space_lock(s);
+    window_detach_all(s);
     struct region *r = s->first;
     while (r) {
         struct region *next = r->next;
