@@ -793,6 +793,10 @@ GMM_API void gmm_cpu_online(gmm_cpu *cpu);
  * memory back).  Otherwise as gmm_system_create; NULL where the host
  * cannot. */
 GMM_API gmm_system *gmm_system_create_mappable(const gmm_host *host);
+/* The same with an allocator (see gmm_system_create_with_allocator) for
+ * the library's own structures; frames still come from the memory file. */
+GMM_API gmm_system *gmm_system_create_mappable_with_allocator(const gmm_host *host,
+                                                              gmm_alloc_fn alloc, void *ud);
 
 typedef struct gmm_window gmm_window;
 

@@ -28,6 +28,12 @@ gmm_system *gmm_system_create_mappable(const gmm_host *host)
     return system_create(host, NULL, NULL, true);
 }
 
+gmm_system *gmm_system_create_mappable_with_allocator(const gmm_host *host, gmm_alloc_fn alloc,
+                                                      void *ud)
+{
+    return system_create(host, alloc, ud, true);
+}
+
 static gmm_system *system_create(const gmm_host *host, gmm_alloc_fn alloc, void *ud, bool mappable)
 {
     if (!alloc)

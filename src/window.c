@@ -532,11 +532,14 @@ static const char *window_check(gmm_window *w, char *buf, size_t cap)
         if (!parse_line(line, &m) || m.end <= w->resv || m.start >= w->resv + w->resv_len)
             continue;
         lines++;
-        if (m.start < w->resv || m.end > w->resv + w->resv_len) {
-            snprintf(buf, cap, "a host mapping crosses the window's reservation: %s", line);
-            err = buf;
-            break;
+        /* The kernel may merge an edge of the reservation with a
+         * neighbour of the same kind outside it (another window's). */
+        if (m.start < w->resv) {
+            m.off += w->resv - m.start;
+            m.start = w->resv;
         }
+        if (m.end > w->resv + w->resv_len)
+            m.end = w->resv + w->resv_len;
         if (!strcmp(m.perms, "---p"))
             continue;
         bool zero = !strcmp(m.perms, "r--p") && m.ino == 0;

@@ -12,7 +12,11 @@
  * (the pointer is dereferenced to the end of its page and compared with a
  * user copy of the same bytes), the maps, status and smaps texts, the
  * memory cap and injected allocation failures (through the allocator the
- * harness supplies).
+ * harness supplies).  Inputs whose last byte has bit 1 set run on a
+ * mappable system, where host windows mirror spaces: faults resolved
+ * through gmm_window_fault are followed by real loads and stores through
+ * the window, compared with user copies, and the mirror checker runs on
+ * every window after every call (inside gmm_system_check).
  *
  * After every call gmm_system_check runs on every live space, and the
  * harness checks what the API promises (a fault report for every NULL
@@ -240,6 +244,8 @@ struct world {
         gmm_cpu *cpu; /* from gmm_cpu_translate, or NULL */
         bool stale;   /* invalidated, but valid memory until the CPU quiesces */
     } tlb[8];
+    bool mappable;
+    gmm_window *win[MAX_SPACES]; /* a window per space slot, or NULL */
     gmm_cpu *cpu[2]; /* CPU objects (emulator threads) and their spaces */
     int cpu_slot[2];
     int faults;
@@ -687,7 +693,7 @@ enum {
     OP_FORK, OP_DESTROY, OP_MAPS, OP_STATUS, OP_SMAPS, OP_RLIMIT, OP_INIT_BRK,
     OP_EXEC_ONLY, OP_EXEC_RESET, OP_SETUP_STACK, OP_SET_CODE, OP_FILE_WRITTEN,
     OP_FILE_RESIZED, OP_FILE_SYNC, OP_FILE_FAIL, OP_FRAME_CAP, OP_ALLOC_FAIL, OP_USER,
-    OP_ERRORS, OP_CREATE, OP_CACHED, OP_CPU,
+    OP_ERRORS, OP_CREATE, OP_CACHED, OP_CPU, OP_WINDOW, OP_WINDOW_TOUCH,
     OP_COUNT
 };
 
@@ -805,6 +811,130 @@ static void op_file_resized(struct world *w, struct in *in)
         f->size = size;
     }
     gmm_file_resized(w->sys, file_dev[file], b & 0x40 ? 77 : file_ino[file], size);
+}
+
+/* Windows: created over a range from the input (invalid ones must be
+ * refused), or destroyed. */
+static void op_window(struct world *w, struct in *in, gmm_space *s, int slot)
+{
+    uint8_t b = u8(in);
+    if (w->win[slot]) {
+        if (b & 1) {
+            gmm_window_destroy(w->win[slot]);
+            w->win[slot] = NULL;
+        } else {
+            gmm_window_set_budget(w->win[slot], 16 + (uint64_t)u8(in) * (b & 2 ? 1 : 64));
+            gmm_window_set_fault_around(w->win[slot], 1u << (u8(in) % 10));
+        }
+        return;
+    }
+    bool i386 = gmm_space_abi(s) == GMM_ABI_I386;
+    uint64_t lo, hi;
+    switch ((b >> 1) % 4) {
+    case 0: /* the usual: the whole i386 span, or 4 GiB below the x86-64 mmap base */
+        lo = i386 ? 0 : 0x7fff00000000ull;
+        hi = i386 ? 1ull << 32 : 0x7ffffffff000ull;
+        break;
+    case 1:
+        lo = (uint64_t)u16(in) * PG;
+        hi = lo + (uint64_t)(1 + u16(in)) * PG;
+        break;
+    case 2: /* near the mmap base */
+        hi = i386 ? 0xf8000000ull : 0x7ffff8000000ull;
+        lo = hi - (uint64_t)(1 + u16(in)) * PG;
+        break;
+    default: /* anything: mostly refused */
+        lo = special[u8(in) % NSPECIAL];
+        hi = special[u8(in) % NSPECIAL];
+        break;
+    }
+    gmm_window *win = gmm_window_create(s, lo, hi);
+    tr("  window(%#llx, %#llx) = %p\n", (unsigned long long)lo, (unsigned long long)hi, (void *)win);
+    bool valid = w->mappable && lo < hi && lo % PG == 0 && hi % PG == 0 &&
+                 hi <= (i386 ? 1ull << 32 : 0x7ffffffff000ull);
+    REQUIRE(valid || !win, "window: an invalid range accepted");
+    if (!win)
+        return;
+    REQUIRE(gmm_window_space(win) == s, "window: its space");
+    if (b & 0x80)
+        gmm_window_set_fault_around(win, 1);
+    w->win[slot] = win;
+}
+
+/* A guest access through a window: gmm_window_fault as a SIGSEGV handler
+ * would call it, then the access itself, compared with a user copy; a
+ * fault must be the one gmm_translate reports. */
+static void op_window_touch(struct world *w, struct in *in, gmm_space *s, int slot)
+{
+    gmm_window *win = w->win[slot];
+    uint8_t b = u8(in);
+    /* Mostly where the library mapped something. */
+    uint64_t addr = b & 2 ? w->recent[u8(in) % 16] + (uint64_t)u8(in) * PG + u8(in) * 16u
+                          : addr_arg(w, in, s);
+    if (!win)
+        return;
+    int access = b & 1 ? GMM_ACCESS_WRITE : GMM_ACCESS_READ;
+    uint8_t *base = gmm_window_base(win);
+    uintptr_t host = (uintptr_t)base + (uintptr_t)addr;
+    gmm_fault f;
+    memset(&f, 0, sizeof(f));
+    int res = gmm_window_fault(win, host, access, &f);
+    tr("  window_fault(%#llx, %d) = %d (%d/%d)\n", (unsigned long long)addr, access, res, f.signo,
+       f.code);
+    if (res < 0)
+        return; /* outside the reservation */
+    if (res == 1) {
+        REQUIRE(f.addr == addr, "window fault: address");
+        if (f.code == GMM_BUS_OOM)
+            return;
+        int before = w->faults;
+        uint8_t *p = gmm_translate(s, addr, access);
+        /* The window mirrors [lo, hi) only: elsewhere it reports MAPERR. */
+        if (p)
+            REQUIRE(f.signo == GMM_SIGSEGV && f.code == GMM_SEGV_MAPERR,
+                    "window fault where translate succeeds");
+        else
+            REQUIRE(w->faults == before + 1 && w->last_fault.signo == f.signo &&
+                        w->last_fault.code == f.code,
+                    "window fault differs from translate's");
+        return;
+    }
+    uint64_t page = addr & ~(PG - 1);
+    uint8_t *hp = (uint8_t *)(uintptr_t)((uintptr_t)base + (uintptr_t)page);
+    if (access == GMM_ACCESS_WRITE) {
+        size_t off = addr - page;
+        uint8_t v = (uint8_t)(u8(in) + 1);
+        hp[off] = v;
+        uint8_t got = 0;
+        REQUIRE(gmm_read(s, addr, &got, 1) == 0 && got == v, "window store not seen by gmm_read");
+    } else {
+        REQUIRE(gmm_read(s, page, w->buf, PG) == 0, "window page unreadable by gmm_read");
+        REQUIRE(memcmp(hp, w->buf, PG) == 0, "window bytes differ from gmm_read");
+    }
+}
+
+/* The space in slot goes: its window is destroyed before or after it
+ * (either order is allowed; after, the window must report MAPERR). */
+static void destroy_space(struct world *w, int slot, bool window_first)
+{
+    gmm_space *s = w->sp[slot];
+    gmm_window *win = w->win[slot];
+    w->win[slot] = NULL;
+    forget_space(w, s);
+    w->sp[slot] = NULL;
+    if (win && window_first)
+        gmm_window_destroy(win);
+    w->dying = s;
+    gmm_space_destroy(s);
+    w->dying = NULL;
+    if (win && !window_first) {
+        gmm_fault f;
+        REQUIRE(gmm_window_space(win) == NULL, "window: space after its destruction");
+        REQUIRE(gmm_window_fault(win, (uintptr_t)gmm_window_base(win) + 0x100000, GMM_ACCESS_READ,
+                                 &f) != 0,
+                "window: a fault resolved after its space was destroyed");
+        gmm_window_destroy(win);
+    }
 }
 
 static void run_op(struct world *w, struct in *in)
@@ -985,17 +1115,19 @@ static void run_op(struct world *w, struct in *in)
         break;
     }
     case OP_DESTROY:
-        forget_space(w, s);
-        w->sp[slot] = NULL;
-        w->dying = s;
-        gmm_space_destroy(s);
-        w->dying = NULL;
+        destroy_space(w, slot, u8(in) & 1);
         break;
     case OP_CACHED:
         op_cached(w, in);
         break;
     case OP_CPU:
         op_cpu(w, in, s, slot);
+        break;
+    case OP_WINDOW:
+        op_window(w, in, s, slot);
+        break;
+    case OP_WINDOW_TOUCH:
+        op_window_touch(w, in, s, slot);
         break;
     case OP_MAPS:
         check_text(in, s, gmm_space_maps);
@@ -1100,11 +1232,7 @@ static void run_op(struct world *w, struct in *in)
         REQUIRE(gmm_space_create(w->sys, (gmm_abi)0) == NULL, "space of no ABI");
         gmm_space *n = gmm_space_create(w->sys, abi);
         if (n) {
-            forget_space(w, s);
-            w->sp[slot] = NULL;
-            w->dying = s;
-            gmm_space_destroy(s);
-            w->dying = NULL;
+            destroy_space(w, slot, true);
             w->sp[slot] = n;
             w->abi[slot] = abi;
         }
@@ -1129,7 +1257,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(w.files[i].data, pattern + 7 * i, (size_t)w.files[i].size);
     }
     gmm_host host = {&w, get_file, on_fault, on_invalidate, on_code_written};
-    w.sys = gmm_system_create_with_allocator(&host, fz_alloc, &w.alloc);
+    w.mappable = size && (data[size - 1] & 2);
+    w.sys = w.mappable ? gmm_system_create_mappable_with_allocator(&host, fz_alloc, &w.alloc)
+                       : gmm_system_create_with_allocator(&host, fz_alloc, &w.alloc);
     if (!w.sys)
         die("system creation failed", NULL);
     w.cap = DEFAULT_FRAME_CAP;
@@ -1143,17 +1273,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cpu_destroy(&w, 0);
     cpu_destroy(&w, 1);
     if (size && (data[size - 1] & 1)) {
-        for (int i = 0; i < MAX_SPACES; i++) {
-            gmm_space *s = w.sp[i];
-            w.sp[i] = NULL;
-            w.dying = s;
-            gmm_space_destroy(s);
-            w.dying = NULL;
-        }
+        for (int i = 0; i < MAX_SPACES; i++)
+            if (w.sp[i])
+                destroy_space(&w, i, i & 1);
     }
     /* The spaces left are destroyed by the system (their callbacks still
-     * name spaces the harness holds as live). */
+     * name spaces the harness holds as live); their windows after it. */
     gmm_system_destroy(w.sys);
+    for (int i = 0; i < MAX_SPACES; i++)
+        gmm_window_destroy(w.win[i]);
     if (w.alloc.live_blocks || w.alloc.live_bytes) {
         char msg[64];
         snprintf(msg, sizeof(msg), "%llu blocks", (unsigned long long)w.alloc.live_blocks);

@@ -29,7 +29,7 @@ OPS = """MMAP MUNMAP MPROTECT BRK MREMAP MADVISE MSYNC MLOCK MLOCK2 MUNLOCK MLOC
 MUNLOCKALL MINCORE MBIND GET_MEMPOLICY SET_MEMPOLICY ANON_NAME READ_WRITE TRANSLATE
 FORK DESTROY MAPS STATUS SMAPS RLIMIT INIT_BRK EXEC_ONLY EXEC_RESET SETUP_STACK SET_CODE
 FILE_WRITTEN FILE_RESIZED FILE_SYNC FILE_FAIL FRAME_CAP ALLOC_FAIL USER ERRORS CREATE
-CACHED CPU""".split()
+CACHED CPU WINDOW WINDOW_TOUCH""".split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 PROT_R, PROT_W, PROT_X = 1, 2, 4
@@ -307,6 +307,42 @@ seed('cpu_objects',
      cached(1) + cached(2) + op('MUNMAP') + recent(0) + npages(1) + cached(1) +
      cpu(2) + cached(1) + op('FORK') + u8(1) + cpu(1, 1) + recent(0, 2) + u8(2 | 0x30) +
      cached(3) + cpu(3, 1) + op('DESTROY'))
+def window(slot=0, i386=False, b=0):
+    return op('WINDOW', slot, i386) + u8(b)
+
+
+def wtouch(idx, page, write=False, off=0, slot=0):
+    """A guest access through the window of slot at recent(idx) + page."""
+    return op('WINDOW_TOUCH', slot) + u8(2 | (1 if write else 0)) + u8(idx) + u8(page) + u8(off)
+
+
+MAPPABLE = u8(2)  # a last byte with bit 1: the input runs on a mappable system
+for i386 in (False, True):
+    tag = 'i386' if i386 else 'x64'
+    seed(f'window_anon_fork_{tag}',
+         window(0, i386) + mmap(special(0), npages(8), 3, ANON, i386=i386) +
+         wtouch(0, 0) + wtouch(0, 1, True) + write(recent(0), 1024, i386=i386) + wtouch(0, 0) +
+         op('FORK', 0, i386) + u8(1) + window(1) + wtouch(0, 1, True, slot=1) +
+         wtouch(0, 1, True) + op('MPROTECT', 0, i386) + recent(0) + npages(2) + u8(PROT_R) +
+         wtouch(0, 1, True) + wtouch(0, 1) + op('MUNMAP', 0, i386) + recent(0) + npages(4) +
+         wtouch(0, 2) + wtouch(0, 5, True) + op('DESTROY', 1) + u8(0) + MAPPABLE)
+seed('window_file_shared',
+     window(0) + mmap(special(0), npages(3), 3, flags(T_SHARED), 3) + op('FORK') + u8(1) +
+     window(1) + wtouch(0, 0, True) + wtouch(0, 0, slot=1) + op('MSYNC') + recent(0) +
+     npages(3) + u8(4) + wtouch(0, 0, True, 9) + op('FILE_RESIZED') + u8(0) + u16(100) +
+     wtouch(0, 1) + wtouch(0, 2, True) + op('DESTROY') + u8(1) + MAPPABLE)
+seed('window_madvise_mremap_budget',
+     window(0, b=0x80) + op('WINDOW') + u8(2) + u8(0) + u8(0) +
+     mmap(special(0), npages(16), 3, ANON) +
+     b''.join(wtouch(0, p, p % 2 == 0) for p in (3, 9, 1, 14, 6, 11, 0, 7)) +
+     op('MADVISE') + recent(0, 2) + npages(4) + u8(4) + wtouch(0, 3) +
+     op('MREMAP') + recent(0) + npages(16) + npages(32) + u8(1) + special(0) +
+     wtouch(1, 9) + wtouch(1, 20, True) + op('BRK') + u8(2) + u16(3) + MAPPABLE)
+seed('window_stack_growth',
+     window(0, True) +
+     mmap(low(100), npages(2), 3, flags(T_PRIV_ANON, F_GROWSDOWN | F_FIXED), i386=True) +
+     op('WINDOW_TOUCH') + u8(3) + u8(0) + u8(255) + u8(0) + op('EXEC_RESET') +
+     op('WINDOW_TOUCH') + u8(2) + u8(0) + u8(0) + u8(0) + MAPPABLE)
 seed('empty', b'')
 
 
