@@ -561,6 +561,18 @@ static inline void space_unlock(gmm_space *s) { pthread_mutex_unlock(&s->sys->mm
 static inline void sys_mm_lock(gmm_system *sys) { pthread_mutex_lock(&sys->mm_lock); }
 static inline void sys_mm_unlock(gmm_system *sys) { pthread_mutex_unlock(&sys->mm_lock); }
 
+/* access_ok() of an x86-64 kernel: a user range must not wrap and must end
+ * at or below TASK_SIZE_MAX, whatever the task.  An i386 (compat) task is
+ * checked against the same 64-bit limit, not its own task size, so a copy
+ * that runs past the top of its 4 GiB is not refused up front: it copies
+ * up to the first page that faults (every page at or above the task size
+ * does), then fails. */
+#define USER_PTR_MAX 0x7FFFFFFFF000ull
+static inline bool user_range_ok(gmm_addr addr, uint64_t len)
+{
+    return addr <= USER_PTR_MAX && len <= USER_PTR_MAX - addr;
+}
+
 /* An i386 space sees 32-bit registers. */
 static inline uint64_t space_arg(const gmm_space *s, uint64_t v)
 {
