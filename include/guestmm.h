@@ -521,7 +521,8 @@ GMM_API void gmm_file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint6
                               const void *buf, size_t len);
 /* The file's size changed (ftruncate).  Smaller: pages wholly beyond the new
  * end leave every mapping, private copies included, and touching them
- * faults with SIGBUS/BUS_ADRERR; the rest of the new last page reads zero.
+ * faults with SIGBUS/BUS_ADRERR (guard pages of MADV_GUARD_INSTALL stay
+ * guards: SIGSEGV/SEGV_MAPERR); the rest of the new last page reads zero.
  * Larger: the new part reads zero. */
 GMM_API void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size);
 /* Writes back the file's dirty shared pages through its write callback,

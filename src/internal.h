@@ -138,7 +138,7 @@ typedef uint64_t pte_t;
 #define pte_make(f) (((pte_t)(f) << PTE_FRAME_SHIFT) | PTE_PRESENT)
 /* In a space's page table: a guard marker (MADV_GUARD_INSTALL), no frame,
  * not present; any access faults with SIGSEGV/SEGV_MAPERR.  Zapping pages
- * (MADV_DONTNEED) keeps it, unmapping the range removes it. */
+ * (MADV_DONTNEED, truncation) keeps it, unmapping the range removes it. */
 #define PTE_GUARD ((pte_t)4)
 
 #define PT_BITS 9
@@ -432,7 +432,7 @@ GMM_HIDDEN int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Releases the pages of [start, end) (pte frames), flushing translations. */
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
 /* The same but guard markers stay (Linux's zap without ZAP_FLAG_DROP_MARKER:
- * MADV_DONTNEED, hole punching). */
+ * MADV_DONTNEED, hole punching, truncation). */
 GMM_HIDDEN void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end);
 /* After copying a region (*q = *r): takes q's own references (object,
  * name).  vma_put_refs drops them. */
