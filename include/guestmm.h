@@ -521,7 +521,8 @@ GMM_API void gmm_file_written(gmm_system *sys, uint64_t dev, uint64_t ino, uint6
                               const void *buf, size_t len);
 /* The file's size changed (ftruncate).  Smaller: pages wholly beyond the new
  * end leave every mapping, private copies included, and touching them
- * faults with SIGBUS/BUS_ADRERR; the rest of the new last page reads zero.
+ * faults with SIGBUS/BUS_ADRERR (guard pages of MADV_GUARD_INSTALL stay
+ * guards: SIGSEGV/SEGV_MAPERR); the rest of the new last page reads zero.
  * Larger: the new part reads zero. */
 GMM_API void gmm_file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t new_size);
 /* Writes back the file's dirty shared pages through its write callback,
@@ -655,7 +656,11 @@ GMM_API int64_t gmm_sys_prctl_set_vma_anon_name(gmm_space *s, gmm_addr addr, uin
 /* copy_from_user: copies len bytes at guest src into dst.  0, or
  * -GMM_EFAULT when part of the range is unmapped or not readable (x86: any
  * of PROT_READ, PROT_WRITE, PROT_EXEC makes a page readable); the bytes
- * before the first bad page are copied.  Never calls host->fault. */
+ * before the first bad page are copied.  A range that wraps or runs past
+ * the x86-64 user limit (0x7FFFFFFFF000) copies nothing, as access_ok()
+ * refuses it; an i386 space is checked against that same limit, as a
+ * compat task is, so a range running past its top (0xFFFFE000) copies the
+ * bytes below the top first.  Never calls host->fault. */
 GMM_API int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len);
 /* copy_to_user: copies len bytes from src to guest dst.  0, or -GMM_EFAULT
  * when part of the range is unmapped or lacks PROT_WRITE; breaks

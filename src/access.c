@@ -489,8 +489,11 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
     int access = to_guest ? GMM_ACCESS_WRITE : GMM_ACCESS_READ;
     if (len == 0)
         return 0;
-    /* A range that wraps or leaves the task is a bad address. */
-    if (gaddr >= s->task_size || len > s->task_size - gaddr)
+    /* access_ok(): a range that wraps or leaves the user address space is
+     * refused before anything is copied.  For an x86-64 space that limit is
+     * its task size; an i386 space copies up to its top, where the pages
+     * fault (user_page), as a compat task does. */
+    if (!user_range_ok(gaddr, len))
         return -GMM_EFAULT;
     space_lock(s);
     tlb_catch_up(s, &s->copy_tlb);

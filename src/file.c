@@ -82,7 +82,9 @@ static void file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t n
         return;
     }
     /* Truncation: pages wholly beyond the new end leave every mapping,
-     * private copies included, so that touching them raises SIGBUS. */
+     * private copies included, so that touching them raises SIGBUS.  Guard
+     * markers stay (Linux's unmap_mapping_range() zaps without
+     * ZAP_FLAG_DROP_MARKER): only munmap and MADV_GUARD_REMOVE drop them. */
     uint64_t first_gone = PAGE_ALIGN(new_size) >> PAGE_SHIFT;
     for (struct region *r = o->rmap; r; r = r->obj_next) {
         uint64_t pages = (r->end - r->start) >> PAGE_SHIFT;
@@ -90,7 +92,7 @@ static void file_resized(gmm_system *sys, uint64_t dev, uint64_t ino, uint64_t n
             continue;
         gmm_addr from = first_gone > r->pgoff ? r->start + ((first_gone - r->pgoff) << PAGE_SHIFT)
                                               : r->start;
-        vma_zap(r->space, from, r->end);
+        vma_zap_pages(r->space, from, r->end);
     }
     pt_clear_range(&o->pages, first_gone, (uint64_t)1 << (PT_BITS * PT_LEVELS), unref_frame, sys);
     /* The rest of the new last page reads zero. */

@@ -138,7 +138,7 @@ typedef uint64_t pte_t;
 #define pte_make(f) (((pte_t)(f) << PTE_FRAME_SHIFT) | PTE_PRESENT)
 /* In a space's page table: a guard marker (MADV_GUARD_INSTALL), no frame,
  * not present; any access faults with SIGSEGV/SEGV_MAPERR.  Zapping pages
- * (MADV_DONTNEED) keeps it, unmapping the range removes it. */
+ * (MADV_DONTNEED, truncation) keeps it, unmapping the range removes it. */
 #define PTE_GUARD ((pte_t)4)
 
 #define PT_BITS 9
@@ -434,7 +434,7 @@ GMM_HIDDEN int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Releases the pages of [start, end) (pte frames), flushing translations. */
 GMM_HIDDEN void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end);
 /* The same but guard markers stay (Linux's zap without ZAP_FLAG_DROP_MARKER:
- * MADV_DONTNEED, hole punching). */
+ * MADV_DONTNEED, hole punching, truncation). */
 GMM_HIDDEN void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end);
 /* After copying a region (*q = *r): takes q's own references (object,
  * name).  vma_put_refs drops them. */
@@ -584,6 +584,18 @@ static inline void space_lock(gmm_space *s) { pthread_mutex_lock(&s->sys->mm_loc
 static inline void space_unlock(gmm_space *s) { pthread_mutex_unlock(&s->sys->mm_lock); }
 static inline void sys_mm_lock(gmm_system *sys) { pthread_mutex_lock(&sys->mm_lock); }
 static inline void sys_mm_unlock(gmm_system *sys) { pthread_mutex_unlock(&sys->mm_lock); }
+
+/* access_ok() of an x86-64 kernel: a user range must not wrap and must end
+ * at or below TASK_SIZE_MAX, whatever the task.  An i386 (compat) task is
+ * checked against the same 64-bit limit, not its own task size, so a copy
+ * that runs past the top of its 4 GiB is not refused up front: it copies
+ * up to the first page that faults (every page at or above the task size
+ * does), then fails. */
+#define USER_PTR_MAX 0x7FFFFFFFF000ull
+static inline bool user_range_ok(gmm_addr addr, uint64_t len)
+{
+    return addr <= USER_PTR_MAX && len <= USER_PTR_MAX - addr;
+}
 
 /* An i386 space sees 32-bit registers. */
 static inline uint64_t space_arg(const gmm_space *s, uint64_t v)

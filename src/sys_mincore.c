@@ -12,17 +12,6 @@
  */
 #include "internal.h"
 
-/* access_ok() on x86-64: the range must end at or below TASK_SIZE_MAX,
- * whatever the task (an i386 task's 32-bit arguments always pass). */
-#define USER_PTR_MAX 0x7FFFFFFFF000ull
-
-static bool user_range_ok(const gmm_space *s, gmm_addr addr, uint64_t len)
-{
-    if (s->abi == GMM_ABI_I386)
-        return true;
-    return addr <= USER_PTR_MAX && len <= USER_PTR_MAX - addr;
-}
-
 static uint8_t page_resident(gmm_space *s, const struct region *r, gmm_addr a)
 {
     pte_t *slot = pt_slot(&s->pt, a >> PAGE_SHIFT, false);
@@ -58,10 +47,10 @@ int64_t gmm_sys_mincore(gmm_space *s, gmm_addr start, uint64_t len, gmm_addr vec
     vec = space_arg(s, vec);
     if (OFFSET_IN_PAGE(start))
         return -GMM_EINVAL;
-    if (!user_range_ok(s, start, len))
+    if (!user_range_ok(start, len))
         return -GMM_ENOMEM;
     uint64_t pages = (len >> PAGE_SHIFT) + (OFFSET_IN_PAGE(len) != 0);
-    if (!user_range_ok(s, vec, pages))
+    if (!user_range_ok(vec, pages))
         return -GMM_EFAULT;
     uint8_t tmp[PAGE_SIZE];
     while (pages) {

@@ -70,18 +70,25 @@ static inline int memfile_get(void *user, int fd, gmm_file *out)
 }
 
 /* A system whose files are e's memfile, filled with size bytes of 'a' + page
- * number. */
-static inline gmm_system *memfile_system(struct memfile_env *e, uint64_t size)
+ * number; host->fault is fault (may be NULL), called with e as its user. */
+static inline gmm_system *memfile_system_faults(struct memfile_env *e, uint64_t size,
+                                                void (*fault)(void *, gmm_space *,
+                                                              const gmm_fault *))
 {
     memset(e, 0, sizeof(*e));
     e->rw = e->ro = &e->file;
     e->file.size = size;
     for (uint64_t i = 0; i < size; i++)
         e->file.data[i] = (uint8_t)('a' + i / PG);
-    gmm_host host = {.user = e, .get_file = memfile_get};
+    gmm_host host = {.user = e, .get_file = memfile_get, .fault = fault};
     gmm_system *sys = gmm_system_create(&host);
     assert_non_null(sys);
     return sys;
+}
+
+static inline gmm_system *memfile_system(struct memfile_env *e, uint64_t size)
+{
+    return memfile_system_faults(e, size, NULL);
 }
 
 #endif

@@ -982,6 +982,75 @@ static void i386_access_at_task_size_faults(void **state)
     teardown(f);
 }
 
+/* A copy that runs past the top of the task.  Checked on x86-64 Linux 6.18
+ * with a page mapped at the last page of the task and 32 bytes starting 16
+ * bytes below its end: a compat (gcc -m32) task's read(2) from a pipe
+ * stores 16 bytes there, then EFAULT; its write(2) of those 32 bytes to a
+ * memfd writes 16 (copy_from_user read 16 before the fault).  access_ok()
+ * checks the 64-bit limit, so only the pages fault.  An x86-64 task gets
+ * EFAULT from access_ok() and nothing is copied either way. */
+static void i386_copy_past_the_top_copies_up_to_it(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_I386);
+    map_fixed(f->s, TASK32 - PG, PG, RW, ANON_PRIV);
+    uint8_t in[32], out[32];
+    for (int i = 0; i < 32; i++)
+        in[i] = (uint8_t)(0x40 + i);
+    assert_int_equal(gmm_write(f->s, TASK32 - 16, in, 32), -GMM_EFAULT);
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(gmm_read(f->s, TASK32 - 16, out, 16), 0);
+    assert_memory_equal(out, in, 16);
+    /* The read side: the 16 bytes below the top are copied, no more. */
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(gmm_read(f->s, TASK32 - 16, out, 32), -GMM_EFAULT);
+    assert_memory_equal(out, in, 16);
+    for (int i = 16; i < 32; i++)
+        assert_int_equal(out[i], 0xEE);
+    /* The same from the page boundary below the top: a whole page lands. */
+    static uint8_t big[PG + 8], back[PG + 8];
+    memset(big, 0x5A, sizeof(big));
+    assert_int_equal(gmm_write(f->s, TASK32 - PG, big, sizeof(big)), -GMM_EFAULT);
+    memset(back, 0, sizeof(back));
+    assert_int_equal(gmm_read(f->s, TASK32 - PG, back, sizeof(back)), -GMM_EFAULT);
+    assert_memory_equal(back, big, PG);
+    assert_int_equal(back[PG], 0);
+    /* Beyond 4 GiB the first page already faults: nothing copied. */
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(gmm_read(f->s, 0xFFFFFFF0ull, out, 32), -GMM_EFAULT);
+    assert_int_equal(out[0], 0xEE);
+    assert_int_equal(f->log.count, 0);
+    CHECK(f->s);
+    teardown(f);
+}
+
+static void x86_64_copy_past_the_top_copies_nothing(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, TASK64 - PG, PG, RW, ANON_PRIV);
+    uint8_t in[32], out[32];
+    for (int i = 0; i < 32; i++)
+        in[i] = (uint8_t)(0x40 + i);
+    assert_int_equal(gmm_write(f->s, TASK64 - 16, in, 32), -GMM_EFAULT);
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(gmm_read(f->s, TASK64 - 16, out, 16), 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(out[i], 0);
+    /* Make the page's top bytes known, then read past the top. */
+    assert_int_equal(gmm_write(f->s, TASK64 - 16, in, 16), 0);
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(gmm_read(f->s, TASK64 - 16, out, 32), -GMM_EFAULT);
+    for (int i = 0; i < 32; i++)
+        assert_int_equal(out[i], 0xEE);
+    /* Ending exactly at the top is fine. */
+    assert_int_equal(gmm_read(f->s, TASK64 - 16, out, 16), 0);
+    assert_memory_equal(out, in, 16);
+    assert_int_equal(f->log.count, 0);
+    CHECK(f->s);
+    teardown(f);
+}
+
 static void i386_fork_copy_on_write(void **state)
 {
     (void)state;
@@ -1049,6 +1118,8 @@ int main(void)
         cmocka_unit_test(fork_child_brk_growth_of_inherited_heap_adds_a_region),
         cmocka_unit_test(i386_read_write_roundtrip),
         cmocka_unit_test(i386_access_at_task_size_faults),
+        cmocka_unit_test(i386_copy_past_the_top_copies_up_to_it),
+        cmocka_unit_test(x86_64_copy_past_the_top_copies_nothing),
         cmocka_unit_test(i386_fork_copy_on_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -700,23 +700,100 @@ SCENARIO_TESTS(attributes)
 
 /* The system itself (its structure, its first arena), a space and a CPU
  * object, created under failure: NULL, and nothing left behind. */
+/* The steps of creation_steps, in order. */
+enum { STEP_SYSTEM, STEP_SPACE, STEP_CPU, STEP_MMAP, STEP_WRITE, STEPS };
+
+/* Creates a system, a space and a CPU, maps a page and writes it, with
+ * allocator a; stops at the first step that fails and returns its index
+ * (STEPS: none failed).  after[i]: a->armed_calls when step i was done.
+ * *addr: what the mmap returned.  Everything is destroyed again. */
+static int creation_steps(struct counting_alloc *a, uint64_t after[STEPS], int64_t *addr)
+{
+    int failed = STEPS;
+    gmm_system *sys = gmm_system_create_with_allocator(NULL, test_alloc, a);
+    after[STEP_SYSTEM] = a->armed_calls;
+    gmm_space *s = NULL;
+    gmm_cpu *cpu = NULL;
+    if (!sys) {
+        failed = STEP_SYSTEM;
+        goto out;
+    }
+    s = gmm_space_create(sys, GMM_ABI_X86_64);
+    after[STEP_SPACE] = a->armed_calls;
+    if (!s) {
+        failed = STEP_SPACE;
+        goto out;
+    }
+    cpu = gmm_cpu_create(s);
+    after[STEP_CPU] = a->armed_calls;
+    if (!cpu) {
+        failed = STEP_CPU;
+        goto out;
+    }
+    *addr = gmm_sys_mmap(s, 0, PG, RW, ANON, -1, 0);
+    after[STEP_MMAP] = a->armed_calls;
+    if (*addr < 0) {
+        assert_int_equal(*addr, -GMM_ENOMEM);
+        failed = STEP_MMAP;
+        goto out;
+    }
+    /* The first touch allocates the page-table nodes. */
+    int w = gmm_write(s, (gmm_addr)*addr, "x", 1);
+    after[STEP_WRITE] = a->armed_calls;
+    if (w) {
+        assert_int_equal(w, -GMM_EFAULT);
+        failed = STEP_WRITE;
+        goto out;
+    }
+    char c = 0;
+    assert_int_equal(gmm_read(s, (gmm_addr)*addr, &c, 1), 0);
+    assert_int_equal(c, 'x');
+out:
+    if (s)
+        CHECK(s);
+    gmm_cpu_destroy(cpu);
+    if (s)
+        gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    assert_int_equal(a->live_blocks, 0);
+    return failed;
+}
+
+/* Every allocation of creating a system, a space and a CPU, mapping and
+ * touching a page, fails in turn: the step that makes it fails (NULL,
+ * -GMM_ENOMEM, -GMM_EFAULT), the steps before it succeed, nothing leaks;
+ * one more than the allocations counted and everything succeeds. */
 static void system_space_and_cpu_creation_fail_cleanly(void **state)
 {
     (void)state;
-    for (uint64_t k = 1; k <= 8; k++) {
-        struct counting_alloc a = {.armed = true, .fail_at = k};
-        gmm_system *sys = gmm_system_create_with_allocator(NULL, test_alloc, &a);
-        gmm_space *s = sys ? gmm_space_create(sys, GMM_ABI_X86_64) : NULL;
-        gmm_cpu *cpu = s ? gmm_cpu_create(s) : NULL;
-        if (cpu) {
-            int64_t m = gmm_sys_mmap(s, 0, PG, RW, ANON, -1, 0);
-            assert_true(m > 0 || m == -GMM_ENOMEM);
-            gmm_cpu_destroy(cpu);
-        }
-        if (s)
-            gmm_space_destroy(s);
-        gmm_system_destroy(sys);
-        assert_int_equal(a.live_blocks, 0);
+    uint64_t count[STEPS];
+    int64_t addr = 0;
+    struct counting_alloc a = {.armed = true, .fail_at = 0};
+    assert_int_equal(creation_steps(&a, count, &addr), STEPS);
+    assert_false(a.fired);
+    uint64_t n = a.armed_calls;
+    /* Every step allocates (the system its own structure and more, the
+     * space and the CPU theirs, mmap a region, the write page-table
+     * nodes); a step that allocated nothing would test nothing here. */
+    assert_true(count[STEP_SYSTEM] > 0);
+    for (int i = 1; i < STEPS; i++)
+        assert_true(count[i] > count[i - 1]);
+    assert_int_equal(count[STEP_WRITE], n);
+    for (uint64_t k = 1; k <= n + 1; k++) {
+        struct counting_alloc f = {.armed = true, .fail_at = k};
+        uint64_t after[STEPS];
+        int64_t got = 0;
+        int failed = creation_steps(&f, after, &got);
+        int want = STEPS;
+        for (int i = STEPS - 1; i >= 0; i--)
+            if (k <= count[i])
+                want = i;
+        if (failed != want)
+            fail_msg("allocation %llu of %llu failing: step %d failed, want step %d",
+                     (unsigned long long)k, (unsigned long long)n, failed, want);
+        assert_int_equal(f.fired, k <= n);
+        if (k > n)
+            assert_int_equal(got, addr);
     }
 }
 

@@ -906,6 +906,83 @@ static void madvise_guard_in_prot_none_memory_faults_as_access_error(void **stat
     teardown(sys, s);
 }
 
+/* Truncation zaps the pages beyond the new end but keeps guard markers:
+ * only munmap and MADV_GUARD_REMOVE drop them.  Checked on x86-64 Linux
+ * 6.18 with a memfd of 4 pages mapped MAP_SHARED and MAP_PRIVATE, each
+ * page written, a guard on the last one, ftruncate to 2 pages and back to
+ * 4: the guard page gives SIGSEGV/SEGV_MAPERR (not SIGBUS, even while
+ * beyond the end) and read(2) into it EFAULT, both times; page 2 gives
+ * SIGBUS/BUS_ADRERR while beyond the end and reads 0 after (private copy
+ * dropped too); page 1 keeps its byte; after MADV_GUARD_REMOVE the last
+ * page reads 0. */
+static void faults_of_memfile(void *user, gmm_space *space, const gmm_fault *f)
+{
+    (void)user;
+    record_fault(&faults, space, f);
+}
+
+static void assert_segv_maperr(gmm_space *s, gmm_addr a)
+{
+    uint8_t v = 0xEE;
+    assert_int_equal(gmm_read(s, a, &v, 1), -GMM_EFAULT);
+    assert_int_equal(gmm_write(s, a, &v, 1), -GMM_EFAULT);
+    faults.count = 0;
+    assert_null(gmm_translate(s, a, GMM_ACCESS_READ));
+    assert_int_equal(faults.count, 1);
+    assert_int_equal(faults.last.signo, GMM_SIGSEGV);
+    assert_int_equal(faults.last.code, GMM_SEGV_MAPERR);
+    assert_int_equal(faults.last.addr, a);
+}
+
+static void guard_survives_truncation(int type)
+{
+    struct memfile_env e;
+    gmm_system *sys = memfile_system_faults(&e, 4 * PG, faults_of_memfile);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_sys_mmap(s, W, 4 * PG, RW, type | GMM_MAP_FIXED, MEMFILE_FD_RW, 0),
+                     (int64_t)W);
+    for (int i = 0; i < 4; i++)
+        put_byte(s, W + (uint64_t)i * PG, (uint8_t)('A' + i));
+    assert_int_equal(gmm_sys_madvise(s, W + 3 * PG, PG, GMM_MADV_GUARD_INSTALL), 0);
+
+    /* ftruncate(2) of the host file, reported. */
+    e.file.size = 2 * PG;
+    memset(e.file.data + 2 * PG, 0, 2 * PG);
+    gmm_file_resized(sys, 0x801, 77, 2 * PG);
+    CHECK(s);
+    assert_segv_maperr(s, W + 3 * PG);
+    faults.count = 0;
+    assert_null(gmm_translate(s, W + 2 * PG, GMM_ACCESS_READ));
+    assert_int_equal(faults.count, 1);
+    assert_int_equal(faults.last.signo, GMM_SIGBUS);
+    assert_int_equal(faults.last.code, GMM_BUS_ADRERR);
+
+    e.file.size = 4 * PG;
+    gmm_file_resized(sys, 0x801, 77, 4 * PG);
+    CHECK(s);
+    assert_segv_maperr(s, W + 3 * PG);
+    assert_int_equal(get_byte(s, W + 2 * PG), 0);
+    assert_int_equal(get_byte(s, W + PG), 'B');
+    assert_int_equal(get_byte(s, W), 'A');
+
+    assert_int_equal(gmm_sys_madvise(s, W, 4 * PG, GMM_MADV_GUARD_REMOVE), 0);
+    assert_int_equal(get_byte(s, W + 3 * PG), 0);
+    assert_int_equal(get_byte(s, W + PG), 'B');
+    teardown(sys, s);
+}
+
+static void madvise_guard_survives_truncation_of_a_shared_file_mapping(void **state)
+{
+    (void)state;
+    guard_survives_truncation(GMM_MAP_SHARED);
+}
+
+static void madvise_guard_survives_truncation_of_a_private_file_mapping(void **state)
+{
+    (void)state;
+    guard_survives_truncation(GMM_MAP_PRIVATE);
+}
+
 /* ---- the rest ---- */
 
 static void madvise_hwpoison_and_soft_offline_are_eperm(void **state)
@@ -1003,6 +1080,8 @@ int main(void)
         cmocka_unit_test(madvise_guard_mincore_private_absent_shared_cached),
         cmocka_unit_test(madvise_guard_survives_fork),
         cmocka_unit_test(madvise_guard_in_prot_none_memory_faults_as_access_error),
+        cmocka_unit_test(madvise_guard_survives_truncation_of_a_shared_file_mapping),
+        cmocka_unit_test(madvise_guard_survives_truncation_of_a_private_file_mapping),
         cmocka_unit_test(madvise_hwpoison_and_soft_offline_are_eperm),
         cmocka_unit_test(madvise_collapse_needs_a_huge_page_worth_of_region),
     };

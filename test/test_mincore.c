@@ -254,6 +254,52 @@ static void mincore_i386_range_is_checked_by_the_mappings(void **state)
     gmm_system_destroy(sys);
 }
 
+/* The vector runs past the top of the task.  Checked on x86-64 Linux 6.18:
+ * a compat (gcc -m32) task's mincore of 32 pages (every other one touched)
+ * with its vector at 0xFFFFDFF0, the last page of the task mapped, gets
+ * EFAULT with the first 16 entries (01 00 01 00 ...) stored; an x86-64
+ * task with its vector 16 bytes below its top gets EFAULT from access_ok()
+ * and nothing stored. */
+static void mincore_i386_vector_past_the_top_is_written_up_to_it(void **state)
+{
+    (void)state;
+    gmm_system *sys = new_system(NULL);
+    gmm_space *s = new_space(sys, GMM_ABI_I386);
+    map_at(s, 0xFFFFD000u, PG, RW, ANON_PRIV);
+    map_at(s, W, 32 * PG, RW, ANON_PRIV);
+    for (int i = 0; i < 32; i += 2)
+        put_byte(s, W + (uint64_t)i * PG, 1);
+    uint8_t v[16];
+    memset(v, 0x55, sizeof(v));
+    assert_int_equal(gmm_write(s, 0xFFFFDFF0u, v, 16), 0);
+    assert_int_equal(gmm_sys_mincore(s, W, 32 * PG, 0xFFFFDFF0u), -GMM_EFAULT);
+    assert_int_equal(gmm_read(s, 0xFFFFDFF0u, v, 16), 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(v[i], i % 2 == 0);
+    CHECK(s);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void mincore_x86_64_vector_past_the_top_writes_nothing(void **state)
+{
+    (void)state;
+    gmm_system *sys;
+    gmm_space *s = setup(&sys);
+    map_at(s, 0x7FFFFFFFE000ull, PG, RW, ANON_PRIV);
+    map_at(s, W, 32 * PG, RW, ANON_PRIV);
+    for (int i = 0; i < 32; i += 2)
+        put_byte(s, W + (uint64_t)i * PG, 1);
+    uint8_t v[16];
+    memset(v, 0x55, sizeof(v));
+    assert_int_equal(gmm_write(s, 0x7FFFFFFFEFF0ull, v, 16), 0);
+    assert_int_equal(gmm_sys_mincore(s, W, 32 * PG, 0x7FFFFFFFEFF0ull), -GMM_EFAULT);
+    assert_int_equal(gmm_read(s, 0x7FFFFFFFEFF0ull, v, 16), 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(v[i], 0x55);
+    teardown(sys, s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +316,8 @@ int main(void)
         cmocka_unit_test(mincore_shared_memory_pages_are_resident_once_in_the_object),
         cmocka_unit_test(mincore_file_pages_are_resident_when_cached),
         cmocka_unit_test(mincore_i386_range_is_checked_by_the_mappings),
+        cmocka_unit_test(mincore_i386_vector_past_the_top_is_written_up_to_it),
+        cmocka_unit_test(mincore_x86_64_vector_past_the_top_writes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

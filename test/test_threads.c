@@ -29,10 +29,33 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Each worker's own region (OWN_PAGES pages at own_base(i), far from the
+ * window and from each other): nobody else maps there, so its contents,
+ * its maps lines and the faults its CPU accesses raise are the worker's
+ * to predict while the others churn the window. */
+#define OWN_BASE 0x70000000ull
+#define OWN_STRIDE 0x100000ull
+#define OWN_PAGES 4
+
+static gmm_addr own_base(int i)
+{
+    return OWN_BASE + (uint64_t)i * OWN_STRIDE;
+}
+
+/* The faults host->fault reported on this thread in its own region (the
+ * callback runs on the thread that made the access). */
+static _Thread_local gmm_addr tl_own;
+static _Thread_local int tl_own_faults;
+static _Thread_local gmm_fault tl_own_last;
+
 static void count_fault(void *user, gmm_space *space, const gmm_fault *f)
 {
-    (void)space, (void)f;
+    (void)space;
     __atomic_add_fetch(&((struct shared *)user)->faults, 1, __ATOMIC_RELAXED);
+    if (tl_own && f->addr >= tl_own && f->addr < tl_own + OWN_PAGES * PG) {
+        tl_own_faults++;
+        tl_own_last = *f;
+    }
 }
 
 static uint64_t next_rand(uint64_t *x)
@@ -48,12 +71,179 @@ static uint64_t next_rand(uint64_t *x)
  * ThreadSanitizer reports is the library's, the workers split the window:
  * each CPU thread stores only to pages of its own (in the upper half),
  * while the other threads map, unmap, protect and fork anywhere and copy
- * to and from the lower half only. */
+ * to and from the lower half only.  Their own regions are theirs alone. */
 struct worker_arg {
     struct shared *sh;
     uint64_t seed;
     int cpu; /* -1: a syscall thread; else which CPU slice */
+    int index;
+    /* Results, read by the main thread after the join (cmocka's asserts
+     * are for the main thread). */
+    long cycles;   /* own-region cycles completed */
+    int failures;
+    char first[512]; /* the first failure */
 };
+
+static void failed(struct worker_arg *w, int line, const char *fmt, ...)
+{
+    if (w->failures++)
+        return;
+    int n = snprintf(w->first, sizeof(w->first), "worker %d, line %d: ", w->index, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->first + n, sizeof(w->first) - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+#define EXPECT_EQ(w, got, want)                                                            \
+    do {                                                                                   \
+        long long got_ = (long long)(got), want_ = (long long)(want);                      \
+        if (got_ != want_)                                                                 \
+            failed(w, __LINE__, "%s = %lld, want %lld", #got, got_, want_);                \
+    } while (0)
+
+/* The maps lines of [lo, hi) in text (each "start-end ..." line whose start
+ * is in the range), into out. */
+static void lines_in(const char *text, gmm_addr lo, gmm_addr hi, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *l = text; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) + 1 : strlen(l);
+        unsigned long long start = strtoull(l, NULL, 16);
+        if (start >= lo && start < hi && n + len < cap) {
+            memcpy(out + n, l, len);
+            n += len;
+            out[n] = '\0';
+        }
+        l += len;
+    }
+}
+
+/* Asserts (into w) that the maps lines of w's own region are want. */
+static void expect_own_maps(struct worker_arg *w, char *buf, size_t cap, int line,
+                            const char *want)
+{
+    size_t n = gmm_space_maps(w->sh->s, buf, cap);
+    if (n >= cap) {
+        failed(w, line, "maps text of %zu bytes does not fit", n);
+        return;
+    }
+    char mine[512];
+    gmm_addr own = own_base(w->index);
+    lines_in(buf, own, own + OWN_STRIDE, mine, sizeof(mine));
+    if (strcmp(mine, want))
+        failed(w, line, "own maps lines:\n%swant:\n%s", mine, want);
+}
+
+static void own_line(char *out, size_t cap, gmm_addr a, gmm_addr b, const char *perms)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n, "%08llx-%08llx %s 00000000 00:00 0 \n", (unsigned long long)a,
+             (unsigned long long)b, perms);
+}
+
+/* One step of the worker's cycle on its own region: map it, write a
+ * pattern across a page boundary and read it back, make a page read-only,
+ * unmap the last page, unmap it all; each with its exact results, maps
+ * lines and (CPU threads) the faults of CPU accesses. */
+static void own_step(struct worker_arg *w, gmm_cpu *cpu, long step, uint64_t r, char *buf,
+                     size_t cap, uint8_t pat[64])
+{
+    gmm_space *s = w->sh->s;
+    const gmm_addr own = own_base(w->index);
+    char want[512] = "";
+    uint8_t got[64];
+    switch (step % 5) {
+    case 0:
+        EXPECT_EQ(w, gmm_sys_mmap(s, own, OWN_PAGES * PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                  own);
+        own_line(want, sizeof(want), own, own + OWN_PAGES * PG, "rw-p");
+        expect_own_maps(w, buf, cap, __LINE__, want);
+        memset(got, 0xEE, sizeof(got));
+        EXPECT_EQ(w, gmm_read(s, own + 2 * PG, got, sizeof(got)), 0);
+        for (size_t i = 0; i < sizeof(got); i++)
+            EXPECT_EQ(w, got[i], 0);
+        break;
+    case 1:
+        for (int i = 0; i < 64; i++)
+            pat[i] = (uint8_t)(r >> (i % 8 * 8)) ^ (uint8_t)i;
+        EXPECT_EQ(w, gmm_write(s, own + PG - 32, pat, 64), 0);
+        memset(got, 0xEE, sizeof(got));
+        EXPECT_EQ(w, gmm_read(s, own + PG - 32, got, 64), 0);
+        if (memcmp(got, pat, 64))
+            failed(w, __LINE__, "pattern read back differs");
+        if (cpu) {
+            /* A store through the CPU path, seen by the copy path. */
+            uint8_t *q = gmm_cpu_translate(cpu, own + 3 * PG + r % PG, GMM_ACCESS_WRITE);
+            if (!q) {
+                failed(w, __LINE__, "no write translation of an own rw page");
+            } else {
+                *q = (uint8_t)(r | 1);
+                uint8_t b = 0;
+                EXPECT_EQ(w, gmm_read(s, own + 3 * PG + r % PG, &b, 1), 0);
+                EXPECT_EQ(w, b, (uint8_t)(r | 1));
+            }
+            const uint8_t *c = gmm_cpu_translate(cpu, own + PG - 32, GMM_ACCESS_READ);
+            if (!c || memcmp(c, pat, 32))
+                failed(w, __LINE__, "CPU read of the pattern differs");
+            EXPECT_EQ(w, tl_own_faults, 0);
+            gmm_cpu_quiesce(cpu);
+        }
+        break;
+    case 2:
+        EXPECT_EQ(w, gmm_sys_mprotect(s, own + PG, PG, GMM_PROT_READ), 0);
+        own_line(want, sizeof(want), own, own + PG, "rw-p");
+        own_line(want, sizeof(want), own + PG, own + 2 * PG, "r--p");
+        own_line(want, sizeof(want), own + 2 * PG, own + OWN_PAGES * PG, "rw-p");
+        expect_own_maps(w, buf, cap, __LINE__, want);
+        EXPECT_EQ(w, gmm_write(s, own + PG, pat, 1), -GMM_EFAULT);
+        /* The copy stopped at the read-only page: the bytes before it
+         * landed, and they are the pattern's own. */
+        EXPECT_EQ(w, gmm_write(s, own + PG - 32, pat, 64), -GMM_EFAULT);
+        memset(got, 0xEE, sizeof(got));
+        EXPECT_EQ(w, gmm_read(s, own + PG - 32, got, 64), 0);
+        if (memcmp(got, pat, 64))
+            failed(w, __LINE__, "pattern changed by a refused write");
+        if (cpu) {
+            EXPECT_EQ(w, gmm_cpu_translate(cpu, own + PG + 8, GMM_ACCESS_WRITE) == NULL, 1);
+            EXPECT_EQ(w, tl_own_faults, 1);
+            EXPECT_EQ(w, tl_own_last.signo, GMM_SIGSEGV);
+            EXPECT_EQ(w, tl_own_last.code, GMM_SEGV_ACCERR);
+            EXPECT_EQ(w, tl_own_last.addr, own + PG + 8);
+            gmm_cpu_quiesce(cpu);
+        }
+        break;
+    case 3:
+        EXPECT_EQ(w, gmm_sys_munmap(s, own + 3 * PG, PG), 0);
+        own_line(want, sizeof(want), own, own + PG, "rw-p");
+        own_line(want, sizeof(want), own + PG, own + 2 * PG, "r--p");
+        own_line(want, sizeof(want), own + 2 * PG, own + 3 * PG, "rw-p");
+        expect_own_maps(w, buf, cap, __LINE__, want);
+        EXPECT_EQ(w, gmm_read(s, own + 3 * PG, got, 1), -GMM_EFAULT);
+        memset(got, 0xEE, sizeof(got));
+        EXPECT_EQ(w, gmm_read(s, own + 3 * PG - 16, got, 32), -GMM_EFAULT);
+        for (int i = 0; i < 32; i++)
+            EXPECT_EQ(w, got[i], i < 16 ? 0 : 0xEE);
+        if (cpu) {
+            EXPECT_EQ(w, gmm_cpu_translate(cpu, own + 3 * PG, GMM_ACCESS_READ) == NULL, 1);
+            EXPECT_EQ(w, tl_own_faults, 2);
+            EXPECT_EQ(w, tl_own_last.code, GMM_SEGV_MAPERR);
+            EXPECT_EQ(w, tl_own_last.addr, own + 3 * PG);
+            gmm_cpu_quiesce(cpu);
+        }
+        break;
+    default:
+        EXPECT_EQ(w, gmm_sys_munmap(s, own, OWN_PAGES * PG), 0);
+        expect_own_maps(w, buf, cap, __LINE__, "");
+        EXPECT_EQ(w, gmm_read(s, own, got, 1), -GMM_EFAULT);
+        EXPECT_EQ(w, gmm_write(s, own + PG - 1, got, 1), -GMM_EFAULT);
+        tl_own_faults = 0;
+        w->cycles++;
+        break;
+    }
+}
 
 static void *worker(void *p)
 {
@@ -62,15 +252,30 @@ static void *worker(void *p)
     uint64_t seed = w->seed;
     gmm_cpu *cpu = w->cpu >= 0 ? gmm_cpu_create(sh->s) : NULL;
     const uint64_t half = WINDOW_PAGES / 2, slice = half / 2;
-    while (now_ns() < sh->deadline_ns) {
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap);
+    uint8_t pat[64] = {0};
+    if (!buf || (w->cpu >= 0 && !cpu)) {
+        failed(w, __LINE__, "out of memory");
+        free(buf);
+        gmm_cpu_destroy(cpu);
+        return NULL;
+    }
+    tl_own = own_base(w->index);
+    long step = 0;
+    /* Stop only between cycles, with the own region unmapped. */
+    while (step % 5 || now_ns() < sh->deadline_ns) {
         uint64_t r = next_rand(&seed);
+        own_step(w, cpu, step++, r, buf, cap, pat);
         if (cpu) {
-            /* The CPU path: store through the pointer, load it back. */
+            /* The CPU path: store through the pointer, load it back.  The
+             * page may be anything the syscall threads left there. */
             gmm_addr a = WINDOW + (half + (uint64_t)w->cpu * slice + r % slice) * PG;
             uint8_t *q = gmm_cpu_translate(cpu, a + (r >> 20) % PG, GMM_ACCESS_WRITE);
             if (q) {
                 *q = (uint8_t)r;
-                (void)*(volatile uint8_t *)q;
+                if (*(volatile uint8_t *)q != (uint8_t)r)
+                    failed(w, __LINE__, "a store through a CPU pointer did not hold");
             }
             gmm_cpu_quiesce(cpu);
             __atomic_add_fetch(&sh->ops, 1, __ATOMIC_RELAXED);
@@ -79,38 +284,68 @@ static void *worker(void *p)
         gmm_addr a = WINDOW + (r % WINDOW_PAGES) * PG;
         gmm_addr low = WINDOW + (r % half) * PG;
         uint64_t len = (1 + (r >> 8) % 4) * PG;
+        int64_t ret;
         switch ((r >> 16) % 6) {
         case 0:
-            gmm_sys_mmap(sh->s, a, len, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0);
+            EXPECT_EQ(w, gmm_sys_mmap(sh->s, a, len, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0), a);
             break;
         case 1:
-            gmm_sys_munmap(sh->s, a, len);
+            EXPECT_EQ(w, gmm_sys_munmap(sh->s, a, len), 0);
             break;
         case 2:
-            gmm_sys_mprotect(sh->s, a, len, (int)((r >> 24) % 4));
+            /* A hole in the range: -ENOMEM after the part before it. */
+            ret = gmm_sys_mprotect(sh->s, a, len, (int)((r >> 24) % 4));
+            if (ret != 0 && ret != -GMM_ENOMEM)
+                failed(w, __LINE__, "mprotect returned %lld", (long long)ret);
             break;
         case 3:
-            gmm_sys_mmap(sh->s, a, len, RW, ANON_SHARED | GMM_MAP_FIXED, -1, 0);
+            EXPECT_EQ(w, gmm_sys_mmap(sh->s, a, len, RW, ANON_SHARED | GMM_MAP_FIXED, -1, 0), a);
             break;
         case 4: {
+            /* The window page may be unmapped or protected by now. */
             uint8_t b = (uint8_t)r;
-            gmm_write(sh->s, low + (r >> 32) % PG, &b, 1);
-            gmm_read(sh->s, low, &b, 1);
+            ret = gmm_write(sh->s, low + (r >> 32) % PG, &b, 1);
+            if (ret != 0 && ret != -GMM_EFAULT)
+                failed(w, __LINE__, "gmm_write returned %lld", (long long)ret);
+            ret = gmm_read(sh->s, low, &b, 1);
+            if (ret != 0 && ret != -GMM_EFAULT)
+                failed(w, __LINE__, "gmm_read returned %lld", (long long)ret);
             break;
         }
         default:
             if ((r >> 40) % 8 == 0) {
                 gmm_space *child = gmm_space_fork(sh->s);
-                if (child) {
-                    uint8_t b = 1;
-                    gmm_write(child, low, &b, 1);
-                    gmm_space_destroy(child);
+                if (!child) {
+                    failed(w, __LINE__, "fork failed");
+                    break;
                 }
+                /* The child sees the parent's own region as the parent
+                 * left it: this worker is not running a step now. */
+                uint8_t got[64];
+                ret = gmm_read(child, own_base(w->index) + PG - 32, got, 64);
+                if (step % 5 == 2 || step % 5 == 3 || step % 5 == 4) {
+                    EXPECT_EQ(w, ret, 0);
+                    if (!ret && memcmp(got, pat, 64))
+                        failed(w, __LINE__, "the fork child's copy of the pattern differs");
+                } else if (step % 5 == 1) {
+                    /* Mapped, nothing written yet. */
+                    EXPECT_EQ(w, ret, 0);
+                    for (int i = 0; i < 64; i++)
+                        EXPECT_EQ(w, got[i], 0);
+                } else {
+                    EXPECT_EQ(w, ret, -GMM_EFAULT);
+                }
+                uint8_t b = 1;
+                ret = gmm_write(child, low, &b, 1);
+                if (ret != 0 && ret != -GMM_EFAULT)
+                    failed(w, __LINE__, "gmm_write to the child returned %lld", (long long)ret);
+                gmm_space_destroy(child);
             }
             break;
         }
         __atomic_add_fetch(&sh->ops, 1, __ATOMIC_RELAXED);
     }
+    free(buf);
     gmm_cpu_destroy(cpu);
     return NULL;
 }
@@ -125,18 +360,35 @@ static void threads_map_unmap_protect_fork_and_access_one_space(void **state)
     /* Bounded in time (0.5 s) so that sanitizer builds stay quick. */
     sh.deadline_ns = now_ns() + 500000000u;
     pthread_t t[THREADS];
-    struct worker_arg args[THREADS];
+    static struct worker_arg args[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        args[i] = (struct worker_arg){&sh, 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1),
-                                      i < 2 ? i : -1};
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].sh = &sh;
+        args[i].seed = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        args[i].cpu = i < 2 ? i : -1;
+        args[i].index = i;
         assert_int_equal(pthread_create(&t[i], NULL, worker, &args[i]), 0);
     }
     for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < THREADS; i++) {
+        if (args[i].failures)
+            fail_msg("%d failures; first: %s", args[i].failures, args[i].first);
+        assert_true(args[i].cycles >= 10);
+    }
     CHECK(sh.s);
+    /* Every own region was unmapped at its last step: only window
+     * regions (and up to 3 pages past it) remain. */
+    const char *maps = maps_of(sh.s);
+    for (const char *l = maps; *l; l = strchr(l, '\n') + 1) {
+        unsigned long long start = strtoull(l, NULL, 16);
+        assert_true(start >= WINDOW && start < WINDOW + (WINDOW_PAGES + 3) * PG);
+    }
     assert_true(sh.ops > 1000);
-    printf("[ threads ] %ld operations by %d threads (2 CPU threads), %ld faults reported\n",
-           sh.ops, THREADS, sh.faults);
+    printf("[ threads ] %ld operations by %d threads (2 CPU threads), %ld own-region cycles, "
+           "%ld faults reported\n",
+           sh.ops, THREADS, args[0].cycles + args[1].cycles + args[2].cycles + args[3].cycles,
+           sh.faults);
     gmm_space_destroy(sh.s);
     gmm_system_destroy(sh.sys);
 }
