@@ -148,6 +148,32 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
     return f;
 }
 
+frame_t frame_alloc_run(gmm_system *sys, uint32_t n)
+{
+    frame_t f = FRAME_NONE;
+    pthread_mutex_lock(&sys->lock);
+    if (sys->frame_limit && sys->frames_used + sys->limbo_frames + n > sys->frame_limit)
+        goto out;
+    /* Runs come from frames never used; freed ones are reused one by one
+     * (frame_alloc).  While freed frames wait, fresh ones are taken only up
+     * to twice the frames in use (plus an arena), so that churn cannot
+     * make the arenas grow without bound. */
+    if (sys->free_head != FRAME_NONE &&
+        (uint64_t)sys->bump + n > 2 * (sys->frames_used + n) + ARENA_FRAMES)
+        goto out;
+    while ((((uint64_t)sys->bump + n - 1) >> ARENA_SHIFT) >= sys->narenas)
+        if (arena_grow(sys))
+            goto out;
+    f = sys->bump;
+    sys->bump += n;
+    for (uint32_t i = 0; i < n; i++)
+        *frame_ref_slot(sys, f + i) = 1;
+    sys->frames_used += n;
+out:
+    pthread_mutex_unlock(&sys->lock);
+    return f;
+}
+
 void frame_ref(gmm_system *sys, frame_t f)
 {
     if (f != FRAME_ZERO)

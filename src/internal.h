@@ -353,6 +353,11 @@ GMM_HIDDEN frame_t frame_alloc(gmm_system *sys); /* zeroed, ref 1 */
 /* The same; with zero false a recycled frame keeps old contents (for a
  * frame about to be overwritten whole, such as a copy on write). */
 GMM_HIDDEN frame_t frame_alloc_uninit(gmm_system *sys, bool zero);
+/* n zeroed frames at consecutive numbers (consecutive memory-file
+ * offsets: one host mapping for a window), each with reference 1; the
+ * first, or FRAME_NONE (the cap, no memory, or too many freed frames
+ * waiting for reuse: take them one by one then). */
+GMM_HIDDEN frame_t frame_alloc_run(gmm_system *sys, uint32_t n);
 GMM_HIDDEN void frame_ref(gmm_system *sys, frame_t f);
 GMM_HIDDEN void frame_unref(gmm_system *sys, frame_t f);
 GMM_HIDDEN uint32_t frame_refcount(gmm_system *sys, frame_t f);

@@ -406,42 +406,83 @@ static pte_t window_state(gmm_space *s, const struct region *r, gmm_addr page, p
     return pte_make(pte_frame(pte)) | (grant & GMM_ACCESS_WRITE ? WPTE_WRITE : 0);
 }
 
-/* Fault-around: the pages of the aligned block around the faulting page
- * that r maps and that are present (or, in private anonymous memory, made
- * present as the faulting access would make them: zero pages for a read,
- * fresh frames for a store), mapped in as few host mappings as their
- * frames allow. */
-static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_addr addr,
-                             int access)
+/* The aligned block of fault-around pages around page pn, clipped to the
+ * region r and the window: [*first, *end). */
+static void block_of(const gmm_window *w, const struct region *r, uint64_t pn, uint64_t *first,
+                     uint64_t *end)
 {
     uint64_t n = w->fault_around;
-    uint64_t pn = addr >> PAGE_SHIFT;
-    uint64_t first = pn & ~(n - 1), end = first + n;
-    uint64_t rlo = (r->start > w->lo ? r->start : w->lo) >> PAGE_SHIFT;
-    uint64_t rhi = (r->end < w->hi ? r->end : w->hi) >> PAGE_SHIFT;
-    if (first < rlo)
-        first = rlo;
-    if (end > rhi)
-        end = rhi;
-    pte_t st[512];
-    bool populate = n > 1 && !r->obj && !(r->flags & VM_SHARED) && (r->flags & VM_ACCESS_FLAGS);
-    bool store = (access & GMM_ACCESS_WRITE) && (r->flags & VM_WRITE);
+    uint64_t lo = (r->start > w->lo ? r->start : w->lo) >> PAGE_SHIFT;
+    uint64_t hi = (r->end < w->hi ? r->end : w->hi) >> PAGE_SHIFT;
+    *first = pn & ~(n - 1);
+    *end = *first + n;
+    if (*first < lo)
+        *first = lo;
+    if (*end > hi)
+        *end = hi;
+}
+
+/* Before the fault at page: in private anonymous memory, the empty pages
+ * of its block become present as the faulting access would make them --
+ * zero pages for a load, fresh zeroed frames for a store, taken as one run
+ * of consecutive frames so that they share one host mapping (Linux's large
+ * anonymous folios do the same).  Guard markers stay; nothing happens when
+ * the access will fault anyway or memory is short (the fault itself then
+ * decides). */
+static void window_populate(gmm_window *w, gmm_space *s, gmm_addr page, int access)
+{
+    struct region *r = region_find(s, page);
+    if (!r || r->start > page || r->obj || (r->flags & (VM_SHARED | VM_PKEY_EXEC)) ||
+        !(r->flags & VM_ACCESS_FLAGS) || (access & GMM_ACCESS_EXEC))
+        return;
+    bool store = (access & GMM_ACCESS_WRITE) != 0;
+    if (store && !(r->flags & VM_WRITE))
+        return;
+    uint64_t first, end;
+    block_of(w, r, page >> PAGE_SHIFT, &first, &end);
+    uint32_t empty = 0;
     for (uint64_t q = first; q < end; q++) {
-        pte_t pte = 0;
-        pte_t *slot = pt_slot(&s->pt, q, q != pn && populate);
-        if (slot)
-            pte = *slot;
-        if (!pte && q != pn && populate && slot) {
-            frame_t f = store ? frame_alloc(s->sys) : FRAME_ZERO;
-            if (f == FRAME_NONE) {
-                pt_trim(&s->pt, q);
-            } else {
-                if (f != FRAME_ZERO)
-                    s->rss++;
-                pte = pte_make(f);
-                pt_set(&s->pt, q, pte);
-            }
-        }
+        pte_t *slot = pt_slot(&s->pt, q, false);
+        empty += !slot || !*slot;
+    }
+    if (empty < 2)
+        return;
+    frame_t run = FRAME_ZERO;
+    if (store) {
+        run = frame_alloc_run(s->sys, empty);
+        if (run == FRAME_NONE)
+            return;
+        anon_prepare(s, r);
+    }
+    uint32_t used = 0;
+    for (uint64_t q = first; q < end && used < empty; q++) {
+        pte_t *slot = pt_slot(&s->pt, q, false);
+        if (slot && *slot)
+            continue;
+        if (!pt_slot(&s->pt, q, true))
+            break; /* no memory for the page table: the rest stay empty */
+        frame_t f = store ? run + used : FRAME_ZERO;
+        used++;
+        pt_set(&s->pt, q, pte_make(f));
+        if (store)
+            s->rss++;
+    }
+    if (store)
+        for (; used < empty; used++)
+            frame_unref(s->sys, run + used);
+}
+
+/* After the fault at page of region r: the present pages of its block are
+ * mapped, in as few host mappings as their frames allow.  0, or -1 when
+ * the faulting page could not be mapped. */
+static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_addr page)
+{
+    uint64_t pn = page >> PAGE_SHIFT, first, end;
+    block_of(w, r, pn, &first, &end);
+    pte_t st[512];
+    for (uint64_t q = first; q < end; q++) {
+        pte_t *slot = pt_slot(&s->pt, q, false);
+        pte_t pte = slot ? *slot : 0;
         st[q - first] = pte && !(pte & PTE_GUARD) ? window_state(s, r, q << PAGE_SHIFT, pte) : 0;
     }
     /* Runs of one host mapping kind, each mapped at once. */
@@ -479,12 +520,15 @@ int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *
     enum fault_result res = FAULT_MAPERR;
     w->stats.faults++;
     struct region *r = NULL;
-    if (w->space && addr >= w->lo && addr < w->hi)
+    if (addr >= w->lo && addr < w->hi) {
+        if (w->fault_around > 1)
+            window_populate(w, s, addr & PAGE_MASK, access);
         res = space_fault_page(s, addr, access, &r);
+    }
     /* The host never executes guest memory through a window. */
     if (res == FAULT_OK && (access & GMM_ACCESS_EXEC))
         res = FAULT_ACCERR;
-    if (res == FAULT_OK && window_map_around(w, s, r, addr & PAGE_MASK, access))
+    if (res == FAULT_OK && window_map_around(w, s, r, addr & PAGE_MASK))
         res = FAULT_OOM;
     space_unlock(s);
     if (res == FAULT_OK)
