@@ -278,14 +278,19 @@ class _File(Structure):
 _GetFileFn = CFUNCTYPE(c_int, c_void_p, c_int, POINTER(_File))
 _FaultFn = CFUNCTYPE(None, c_void_p, c_void_p, POINTER(_Fault))
 _InvalidateFn = CFUNCTYPE(None, c_void_p, c_void_p, c_uint64, c_uint64)
+_CodeWrittenFn = CFUNCTYPE(None, c_void_p, c_void_p, c_uint64, c_uint64)
 
 
 _AllocFn = CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t, c_size_t)
 
 
 class _Host(Structure):
+    # All of gmm_host: the library copies sizeof(gmm_host) bytes, so a
+    # field left out here would be read from whatever follows the struct.
+    # code_written is not offered in Python yet and stays NULL.
     _fields_ = [("user", c_void_p), ("get_file", _GetFileFn),
-                ("fault", _FaultFn), ("invalidate", _InvalidateFn)]
+                ("fault", _FaultFn), ("invalidate", _InvalidateFn),
+                ("code_written", _CodeWrittenFn)]
 
 
 _p = c_void_p      # gmm_system *, gmm_space *, buffers

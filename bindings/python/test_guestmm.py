@@ -208,6 +208,33 @@ class TestHeader(unittest.TestCase):
                 if ret.replace("const ", "") == "char *":
                     self.assertIs(restype, ctypes.c_char_p, "a string result")
 
+    def test_every_struct_has_the_header_fields(self):
+        # The library copies whole structs (gmm_host by sizeof): a member
+        # missing in ctypes would be read from past the Python object.
+        structs = {"gmm_fault": g._Fault, "gmm_file_ops": g._FileOps,
+                   "gmm_file": g._File, "gmm_host": g._Host}
+        if hasattr(g, "_WindowStats"):
+            structs["gmm_window_stats"] = g._WindowStats
+        for name, cls in structs.items():
+            with self.subTest(struct=name):
+                m = re.search(r"typedef\s+struct\s+%s\s*\{(.*?)\}\s*%s\s*;" % (name, name),
+                              self.text, flags=re.S)
+                self.assertIsNotNone(m, "struct %s not found in guestmm.h" % name)
+                fields = []
+                for decl in m.group(1).split(";"):
+                    decl = " ".join(decl.split())
+                    if not decl:
+                        continue
+                    fn = re.search(r"\(\s*\*\s*(\w+)\s*\)", decl)
+                    if fn:
+                        fields.append(fn.group(1))
+                        continue
+                    first, *rest = decl.split(",")
+                    fields.append(re.search(r"(\w+)\s*$", first).group(1))
+                    fields += [r.strip().lstrip("*").strip() for r in rest]
+                self.assertEqual([f for f, _ in cls._fields_], fields)
+                self.assertEqual(ctypes.sizeof(cls) % 8, 0)
+
     def test_every_function_is_wrapped(self):
         with open(g.__file__) as f:
             source = f.read()
