@@ -139,6 +139,8 @@ SCALARS = {
     "int": ctypes.c_int, "unsigned": ctypes.c_uint, "int64_t": ctypes.c_int64,
     "uint64_t": ctypes.c_uint64, "gmm_addr": ctypes.c_uint64,
     "size_t": ctypes.c_size_t, "gmm_abi": ctypes.c_int, "void": None,
+    # ctypes has no uintptr_t; size_t has its width on every Linux ABI.
+    "uintptr_t": ctypes.c_size_t,
 }
 
 
