@@ -1021,5 +1021,270 @@ class TestFiles(Base):
         self.assertEqual(f.releases, 2)    # one per get_file (mmap); fork adds none
 
 
+# ---------------------------------------------------------------------------
+# Windows: a space mirrored into host memory.
+# ---------------------------------------------------------------------------
+
+GUEST_FAULT_CHILD = r"""
+import ctypes, os, sys
+sys.path.insert(0, %r)
+import guestmm as g
+def fault(space, f):
+    os.write(1, b"python fault callback\n")
+with g.System(mappable=True, fault=fault) as s:
+    sp = s.space(g.ABI_I386)
+    w = sp.window(0, 1 << 32)
+    assert g.install_window_handler() == 0
+    a = g.check(sp.mmap(0, 4096, g.PROT_READ, g.MAP_PRIVATE | g.MAP_ANONYMOUS))
+    print("readable:", ctypes.string_at(w.base + a, 2), flush=True)
+    print("storing to a read-only page", flush=True)
+    ctypes.memmove(w.base + a, b"x", 1)
+    print("not reached", flush=True)
+"""
+
+
+class TestWindow(unittest.TestCase):
+    """A mappable system, an i386 space and a window over its 4 GiB, with
+    the ready-made handler installed for the whole test process."""
+
+    def setUp(self):
+        if not g.has("gmm_window_create"):
+            self.skipTest("gmm_window_create is not in this libguestmm")
+        self.faults = []
+        self.invalidated = []
+        self.files = {}
+        self.sys = g.System(get_file=self.files.get, mappable=True,
+                            fault=lambda sp, f: self.faults.append(f),
+                            invalidate=lambda sp, s, n: self.invalidated.append((s, n)))
+        self.addCleanup(self.sys.close)
+        self.assertEqual(g.install_window_handler(), 0)
+        self.sp = self.sys.space(g.ABI_I386)
+        self.addCleanup(self.sp.close)
+        self.w = self.sp.window(0, 1 << 32)
+        self.addCleanup(self.w.close)
+
+    def assertMirrorOk(self):
+        self.assertIsNone(self.w.check())
+        self.assertIsNone(self.sp.check())     # runs the window checker too
+
+    def host(self, addr):
+        return self.w.base + addr
+
+    def test_space_write_shows_through_the_window(self):
+        a = g.check(self.sp.mmap(0, 16 * PAGE, RW, ANON))
+        self.assertEqual(a, I386_BASE - 16 * PAGE)
+        self.assertMirrorOk()
+        self.sp.write(a + 100, b"through gmm_write")
+        self.assertMirrorOk()
+        self.assertEqual(ctypes.string_at(self.host(a + 100), 17), b"through gmm_write")
+        self.assertMirrorOk()
+        st = self.w.stats()
+        self.assertGreater(st.faults, 0)
+        self.assertGreater(st.pages_mapped, 0)
+        self.assertEqual(st.host_mappings, self.w.host_mappings())
+        self.assertEqual(self.faults, [])
+
+    def test_first_store_through_the_window_faults_and_is_resolved(self):
+        a = g.check(self.sp.mmap(0, 64 * 1024, RW, ANON))
+        before = self.w.stats().faults
+        ctypes.memmove(self.host(a + 5 * PAGE + 8), b"through the window", 18)
+        self.assertGreater(self.w.stats().faults, before)
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a + 5 * PAGE + 8, 18), b"through the window")
+        # A store to every page, in order, then the space reads them all.
+        for i in range(16):
+            ctypes.memmove(self.host(a + i * PAGE), bytes([i + 1]) * 4, 4)
+        self.assertMirrorOk()
+        self.assertEqual([self.sp.read(a + i * PAGE, 4) for i in range(16)],
+                         [bytes([i + 1]) * 4 for i in range(16)])
+        self.assertEqual(self.faults, [])
+
+    def test_munmap_unmaps_the_window_pages(self):
+        a = g.check(self.sp.mmap(0, 4 * PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"gone soon", 9)
+        self.assertGreater(self.w.stats().pages_mapped, 0)
+        self.assertEqual(g.check(self.sp.munmap(a, 4 * PAGE)), 0)
+        self.assertMirrorOk()
+        st = self.w.stats()
+        self.assertEqual(st.pages_mapped, 0)
+        self.assertEqual(st.host_mappings, 1)    # the reservation, PROT_NONE
+        self.assertEqual(self.w.host_mappings(), 1)
+        self.assertEqual(self.w.fault(self.host(a), g.ACCESS_READ),
+                         g.Fault(a, g.ACCESS_READ, g.SIGSEGV, g.SEGV_MAPERR))
+
+    def test_read_then_store_copies_the_zero_page(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertEqual(ctypes.string_at(self.host(a), 8), bytes(8))  # the zero page
+        self.assertMirrorOk()
+        ctypes.memmove(self.host(a), b"copied", 6)      # copy on write
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a, 6), b"copied")
+
+    def test_fork_makes_the_parent_window_copy_on_write(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"before fork", 11)
+        child = self.sp.fork()
+        self.addCleanup(child.close)
+        self.assertMirrorOk()
+        ctypes.memmove(self.host(a), b"parent", 6)      # breaks copy on write
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a, 11), b"parent fork")
+        self.assertEqual(child.read(a, 11), b"before fork")
+        self.assertIsNone(child.check())
+
+    def test_file_page_in_through_the_window(self):
+        f = g.BytesFile(b"file bytes" + bytes(PAGE), ino=90)
+        self.files[3] = f
+        a = g.check(self.sp.mmap(0, PAGE, g.PROT_READ, g.MAP_PRIVATE, 3, 0))
+        # The handler runs File.read (in Python) to bring the page in.
+        self.assertEqual(ctypes.string_at(self.host(a), 10), b"file bytes")
+        self.assertMirrorOk()
+
+    def test_fault_reports_what_the_guest_gets(self):
+        ro = g.check(self.sp.mmap(0, PAGE, g.PROT_READ, ANON))
+        rw = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertIsNone(self.w.fault(self.host(rw), g.ACCESS_WRITE))    # resolved
+        self.assertIsNone(self.w.fault(self.host(ro), g.ACCESS_READ))
+        self.assertEqual(self.w.fault(self.host(ro + 4), g.ACCESS_WRITE),
+                         g.Fault(ro + 4, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_ACCERR))
+        # The host never executes guest memory.
+        self.assertEqual(self.w.fault(self.host(rw), g.ACCESS_EXEC),
+                         g.Fault(rw, g.ACCESS_EXEC, g.SIGSEGV, g.SEGV_ACCERR))
+        self.assertEqual(self.w.fault(self.host(0x1000), g.ACCESS_READ),
+                         g.Fault(0x1000, g.ACCESS_READ, g.SIGSEGV, g.SEGV_MAPERR))
+        with self.assertRaises(g.GuestmmError) as cm:
+            self.w.fault(self.w.base - PAGE, g.ACCESS_READ)
+        self.assertEqual(cm.exception.errno, g.EFAULT)
+        self.assertMirrorOk()
+        self.assertEqual(self.faults, [])    # fault() returns; no callback
+
+    def test_translate_still_calls_the_fault_callback(self):
+        self.assertIsNone(self.sp.translate(0x1000, g.ACCESS_READ))
+        self.assertEqual(self.faults, [g.Fault(0x1000, g.ACCESS_READ, g.SIGSEGV,
+                                               g.SEGV_MAPERR)])
+        self.assertEqual(self.sp.last_fault, self.faults[0])
+
+    def test_find_window(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertIs(g.find_window(self.host(a)), self.w)
+        self.assertIs(g.find_window(self.w.address(0)), self.w)
+        self.assertIsNone(g.find_window(self.w.base - 1))
+        self.assertIsNone(g.find_window(ctypes.addressof(ctypes.c_int())))
+        self.assertEqual(self.sp.windows(), [self.w])
+
+    def test_budget_and_fault_around(self):
+        a = g.check(self.sp.mmap(0, 64 * PAGE, RW, ANON))
+        self.w.set_fault_around(1)
+        ctypes.memmove(self.host(a), b"1", 1)
+        self.assertEqual(self.w.stats().pages_mapped, 1)
+        self.w.set_fault_around(16)
+        ctypes.memmove(self.host(a + 32 * PAGE), b"2", 1)
+        self.assertEqual(self.w.stats().pages_mapped, 17)
+        self.assertEqual(self.w.stats().budget, 8192)
+        self.w.set_budget(3)
+        self.assertEqual(self.w.stats().budget, 16)     # at least 16
+        self.assertMirrorOk()
+        # Every other page read-only: each store is a mapping of its own,
+        # so the budget is passed and the window flushed, never wrong.
+        self.w.set_fault_around(1)
+        for i in range(0, 64, 2):
+            g.check(self.sp.mprotect(a + i * PAGE, PAGE, g.PROT_READ))
+        for i in range(64):
+            ctypes.string_at(self.host(a + i * PAGE), 1)
+        st = self.w.stats()
+        self.assertGreater(st.flushes, 0)
+        self.assertLessEqual(st.host_mappings, 16)
+        self.assertMirrorOk()
+
+    def test_window_of_an_x86_64_space(self):
+        sp = self.sys.space(g.ABI_X86_64)
+        self.addCleanup(sp.close)
+        a = g.check(sp.mmap(0, 4 * PAGE, RW, ANON))
+        with sp.window(a, a + 4 * PAGE) as w:
+            ctypes.memmove(w.base + a + PAGE, b"x86-64", 6)
+            self.assertEqual(sp.read(a + PAGE, 6), b"x86-64")
+            self.assertIsNone(w.check())
+            with self.assertRaises(g.GuestmmError):
+                w.fault(w.base + a + 4 * PAGE)           # beyond hi
+        with self.assertRaises(ValueError):
+            w.base
+
+    def test_bad_ranges_and_non_mappable_systems(self):
+        for lo, hi in ((1, PAGE), (0, 0), (2 * PAGE, PAGE), (0, (1 << 32) + PAGE)):
+            with self.subTest(lo=lo, hi=hi), self.assertRaises(ValueError):
+                self.sp.window(lo, hi)
+        with g.System() as s, s.space(g.ABI_I386) as sp:
+            self.assertFalse(s.mappable)
+            with self.assertRaisesRegex(ValueError, "mappable"):
+                sp.window(0, 1 << 32)
+        with self.assertRaises(ValueError):
+            g.System(mappable=True, allocator=g.MallocAllocator())
+        with g.System.create_mappable() as s:
+            self.assertTrue(s.mappable)
+
+    def test_window_outlives_its_space(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"x", 1)
+        self.assertTrue(self.w.attached)
+        self.sp.close()
+        self.assertFalse(self.w.attached)
+        self.assertIsNone(self.w.space_handle())
+        self.assertEqual(self.w.fault(self.host(a), g.ACCESS_WRITE),
+                         g.Fault(a, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_MAPERR))
+        self.assertEqual(self.w.stats().pages_mapped, 0)
+        self.assertIsNone(self.w.check())
+        self.assertEqual(self.w.host_mappings(), 1)
+        self.sys.close()                 # the system too, window still open
+        self.assertEqual(self.w.fault(self.host(a))[2:], (g.SIGSEGV, g.SEGV_MAPERR))
+        host = self.host(a)
+        self.w.close()
+        self.assertIsNone(g.find_window(host))
+
+    def test_window_keeps_its_space_and_system_alive(self):
+        def make():
+            s = g.System(mappable=True)
+            sp = s.space(g.ABI_I386)
+            return sp.window(0, 1 << 32)
+        w = make()
+        gc.collect()
+        sp = w.space
+        self.assertTrue(w.attached)
+        a = g.check(sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(w.base + a, b"alive", 5)
+        self.assertEqual(sp.read(a, 5), b"alive")
+        del sp
+        w.close()
+        del w
+        gc.collect()
+
+    def test_access_from_ucontext(self):
+        if os.uname().machine != "x86_64":
+            self.skipTest("the page-fault error code is read on x86-64 only")
+        # ucontext_t on x86-64 Linux: uc_flags, uc_link, uc_stack (24
+        # bytes), then gregs[23]; REG_ERR is gregs[19].
+        uc = ctypes.create_string_buffer(1024)
+        err = 8 + 8 + 24 + 19 * 8
+        for code, access in ((0, g.ACCESS_READ), (2, g.ACCESS_WRITE),
+                             (0x10, g.ACCESS_EXEC), (0x7, g.ACCESS_WRITE)):
+            struct.pack_into("<Q", uc, err, code)
+            with self.subTest(code=code):
+                self.assertEqual(g.window_access_from_ucontext(ctypes.addressof(uc)),
+                                 access)
+
+    def test_guest_fault_goes_to_the_previous_handler_not_to_python(self):
+        import subprocess
+        child = subprocess.run(
+            [sys.executable, "-c", GUEST_FAULT_CHILD % os.path.dirname(g.__file__)],
+            capture_output=True, text=True, timeout=120)
+        self.assertIn("readable: b'\\x00\\x00'", child.stdout)
+        self.assertIn("storing to a read-only page", child.stdout)
+        self.assertNotIn("not reached", child.stdout)
+        self.assertNotIn("python fault callback", child.stdout)
+        if "asan" in os.environ.get("LD_PRELOAD", ""):
+            self.assertNotEqual(child.returncode, 0)     # ASan's handler was first
+        else:
+            self.assertEqual(child.returncode, -11, child.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
