@@ -1304,7 +1304,11 @@ class Window(_Closable):
         self.lo = lo
         self.hi = hi
         self._handle = h
-        self._base = _L().gmm_window_base(h)
+        base = _L().gmm_window_base(h) or 0
+        # Host address of guest 0 as C computes it, modulo 2**64; an
+        # x86-64 window's may lie below 0 (resv - lo): kept signed, so that
+        # base + addr is the exact host address in Python's ints.
+        self._base = base - (1 << 64) if base >= 1 << 63 else base
         space._windows.add(self)
         _windows[h] = self
 
@@ -1330,7 +1334,8 @@ class Window(_Closable):
     def base(self):
         """Host address (int) of guest address 0: guest addr is at
         base + addr.  Only base + addr for addr in [lo, hi) is the
-        window's (for an i386 window, any 32-bit addr)."""
+        window's (for an i386 window, any 32-bit addr).  base itself may
+        be negative (an x86-64 window far above its host reservation)."""
         self._live()
         return self._base
 

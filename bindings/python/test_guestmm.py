@@ -1201,6 +1201,11 @@ class TestWindow(unittest.TestCase):
         self.addCleanup(sp.close)
         a = g.check(sp.mmap(0, 4 * PAGE, RW, ANON))
         with sp.window(a, a + 4 * PAGE) as w:
+            # base (guest 0) lies far below the reservation: base + a is
+            # still the exact host address.
+            self.assertTrue(0 < w.base + a < 1 << 64)
+            self.assertIs(g.find_window(w.base + a), w)
+            self.assertIsNone(g.find_window(w.base + a - 1))
             ctypes.memmove(w.base + a + PAGE, b"x86-64", 6)
             self.assertEqual(sp.read(a + PAGE, 6), b"x86-64")
             self.assertIsNone(w.check())
