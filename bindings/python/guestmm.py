@@ -744,6 +744,13 @@ class _HostState:
         self.files = {}                         # handle id -> (file, path bytes)
         self.ids = itertools.count(1)
         self.spaces = weakref.WeakValueDictionary()   # C handle -> Space
+        # The C spaces not destroyed yet, and the C system when close()
+        # found some: when a System and its Spaces are collected in one
+        # garbage collection, their weak entries above are cleared before
+        # any finalizer runs, in no set order; the last space destroys the
+        # system then (gmm_system_destroy must come after every space).
+        self.live_spaces = set()
+        self.orphan = None
         # The ctypes function objects C calls: they live as long as this
         # state, which lives as long as its System.
         self.fns = (_ReadFn(self._read), _WriteFn(self._write),
@@ -971,6 +978,9 @@ class System(_Closable):
         for sp in list(self._state.spaces.values()):
             sp.close()
         handle, self._handle = self._handle, None
+        if self._state.live_spaces:
+            self._state.orphan = handle      # see _HostState.live_spaces
+            return
         _invoke(_WHOLE_SYSTEM, _L().gmm_system_destroy, handle)
 
 # ---------------------------------------------------------------------------
@@ -998,8 +1008,11 @@ class Space(_Closable):
         self.last_fault = None
         self.user = None
         self._cpus = weakref.WeakSet()
+        self._cpu_handles = set()      # C CPUs not destroyed yet
+        self._orphan = None            # this C space, once only CPUs hold it
         self._windows = weakref.WeakSet()
         system._state.spaces[_handle] = self
+        system._state.live_spaces.add(_handle)
 
     def _call(self, name, *args):
         h = self._live()
@@ -1012,10 +1025,29 @@ class Space(_Closable):
         for cpu in list(self._cpus):
             cpu.close()
         h, self._handle = self._handle, None
+        self.system._state.spaces.pop(h, None)
+        if self._cpu_handles:
+            # CPUs collected in the same garbage collection as this space
+            # (see _HostState.live_spaces): the last one destroys it.
+            self._orphan = h
+            return
+        self._destroy(h)
+
+    def _destroy(self, h):
+        st = self.system._state
         try:
             _invoke(h, _L().gmm_space_destroy, h)
         finally:
-            self.system._state.spaces.pop(h, None)
+            st.live_spaces.discard(h)
+            if st.orphan is not None and not st.live_spaces:
+                sysh, st.orphan = st.orphan, None
+                _invoke(_WHOLE_SYSTEM, _L().gmm_system_destroy, sysh)
+
+    def _cpu_destroyed(self, cpu_handle):
+        self._cpu_handles.discard(cpu_handle)
+        if self._orphan is not None and not self._cpu_handles:
+            h, self._orphan = self._orphan, None
+            self._destroy(h)
 
     # ---- the space ----
 
@@ -1225,7 +1257,9 @@ class Cpu(_Closable):
             raise MemoryError("gmm_cpu_create failed")
         self.space = space
         self._handle = h
+        self._space_handle = space._handle
         space._cpus.add(self)
+        space._cpu_handles.add(h)
 
     def _call(self, name, *args):
         h = self._live()
@@ -1235,8 +1269,11 @@ class Cpu(_Closable):
         if not self._handle:
             return
         h, self._handle = self._handle, None
-        _invoke(self.space._live(), _L().gmm_cpu_destroy, h)
-        self.space._cpus.discard(self)
+        try:
+            _invoke(self._space_handle, _L().gmm_cpu_destroy, h)
+        finally:
+            self.space._cpus.discard(self)
+            self.space._cpu_destroyed(h)
 
     def translate(self, addr, access=ACCESS_READ):
         """Space.translate through this CPU's TLB: a host address or None

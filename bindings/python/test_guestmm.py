@@ -852,6 +852,27 @@ class TestAccess(Base):
         del s, sp
         gc.collect()
 
+    def test_system_space_and_cpu_collected_together(self):
+        # One cycle holds them all: the collector clears the weak entries
+        # the System and Space keep of their children before any finalizer
+        # runs, and finalizes in creation order, the System first.  The C
+        # objects must still go children first.
+        for mappable in (False, True):
+            if mappable and not g.has("gmm_window_create"):
+                continue
+            with self.subTest(mappable=mappable):
+                s = g.System(mappable=mappable, invalidate=lambda sp, a, n: None)
+                sp = s.space(g.ABI_I386)
+                child = sp.fork()
+                cpu = sp.cpu()
+                cpu.translate(g.check(sp.mmap(0, PAGE, RW, ANON)), g.ACCESS_WRITE)
+                cycle = [s, sp, child, cpu]
+                if mappable:
+                    cycle.append(sp.window(0, 1 << 32))
+                cycle.append(cycle)
+                del s, sp, child, cpu, cycle
+                gc.collect()
+
 
 # ---------------------------------------------------------------------------
 # File mappings through Python file objects.
