@@ -60,8 +60,9 @@ Windows (host memory that mirrors a space; see "Host windows" in guestmm.h)
   faulting thread, when a window fault needs them: a file's read() to page
   in, invalidate() for a copy on write.  They must not call into Unicorn
   or the library then.  Enable faulthandler, if at all, before
-  install_window_handler(): enabled after, it would take first-touch
-  faults for crashes.
+  install_window_handler() (pytest and -X faulthandler do): enabled
+  after, it takes the first window fault for a crash and the process
+  dies.
 
 Finding the library (first match wins):
   1. the environment variable GUESTMM_LIBRARY: a path to libguestmm.so, or
