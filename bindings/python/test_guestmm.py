@@ -1058,6 +1058,8 @@ with g.System(mappable=True, fault=fault) as s:
     assert g.install_window_handler() == 0
     a = g.check(sp.mmap(0, 4096, g.PROT_READ, g.MAP_PRIVATE | g.MAP_ANONYMOUS))
     print("readable:", ctypes.string_at(w.base + a, 2), flush=True)
+    if sys.argv[1:] == ["--no-store"]:
+        sys.exit(0)
     print("storing to a read-only page", flush=True)
     ctypes.memmove(w.base + a, b"x", 1)
     print("not reached", flush=True)
@@ -1324,6 +1326,22 @@ class TestWindow(unittest.TestCase):
             with self.subTest(code=code):
                 self.assertEqual(g.window_access_from_ucontext(ctypes.addressof(uc)),
                                  access)
+
+    def test_faulthandler_enabled_first_is_chained(self):
+        # pytest enables faulthandler before any test: the window handler,
+        # installed after it, resolves first touches and leaves it the rest.
+        import subprocess
+        script = GUEST_FAULT_CHILD % os.path.dirname(g.__file__)
+        child = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script,
+                                "--no-store"], capture_output=True, text=True, timeout=120)
+        self.assertEqual((child.returncode, child.stdout), (0, "readable: b'\\x00\\x00'\n"),
+                         child.stderr)
+        child = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script],
+                               capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(child.returncode, 0)
+        self.assertNotIn("python fault callback", child.stdout)
+        if "asan" not in os.environ.get("LD_PRELOAD", ""):
+            self.assertIn("Fatal Python error: Segmentation fault", child.stderr)
 
     def test_guest_fault_goes_to_the_previous_handler_not_to_python(self):
         import subprocess
