@@ -52,7 +52,7 @@ Windows (host memory that mirrors a space; see "Host windows" in guestmm.h)
   carry the guest's permissions and holes are left unmapped.  The handler
   never calls a Python fault callback: in C, host->fault is expected to
   siglongjmp out of the signal handler, which Python cannot do, so a
-  Python System drops a fault that does not come from a call of this
+  mappable System drops a fault that does not come from a call of this
   module, and the handler passes the signal on to the handler installed
   before it (by default the process dies of SIGSEGV, or SIGBUS when the
   host had no memory).  Space.translate and Window.fault still report
