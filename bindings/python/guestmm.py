@@ -39,6 +39,31 @@ library run the callback.  The library may call callbacks with the space
 locked: calling back into that space from a callback raises RuntimeError
 (in C it would deadlock).
 
+Windows (host memory that mirrors a space; see "Host windows" in guestmm.h)
+  System(mappable=True) (or System.create_mappable()) makes a system whose
+  spaces can have windows; space.window(lo, hi) gives a Window: guest
+  address a of the space is host address window.base + a, for Unicorn's
+  mem_map_ptr or ctypes.  Pages are mapped on first touch: call
+  install_window_handler() once, and the library's C handler resolves the
+  host faults that are the library's own (demand zero, copy on write, file
+  page-in, stack growth) and retries the access.
+  Guest faults (an access the guest's mappings forbid) are the emulator's
+  to catch before it touches the window: Unicorn does, when its regions
+  carry the guest's permissions and holes are left unmapped.  The handler
+  never calls a Python fault callback: in C, host->fault is expected to
+  siglongjmp out of the signal handler, which Python cannot do, so a
+  mappable System drops a fault that does not come from a call of this
+  module, and the handler passes the signal on to the handler installed
+  before it (by default the process dies of SIGSEGV, or SIGBUS when the
+  host had no memory).  Space.translate and Window.fault still report
+  faults as usual.  The other callbacks may run inside the handler, on the
+  faulting thread, when a window fault needs them: a file's read() to page
+  in, invalidate() for a copy on write.  They must not call into Unicorn
+  or the library then.  Enable faulthandler, if at all, before
+  install_window_handler() (pytest and -X faulthandler do): enabled
+  after, it takes the first window fault for a crash and the process
+  dies.
+
 Finding the library (first match wins):
   1. the environment variable GUESTMM_LIBRARY: a path to libguestmm.so, or
      a directory holding it (no fallback when it is set and fails);
@@ -278,18 +303,30 @@ class _File(Structure):
 _GetFileFn = CFUNCTYPE(c_int, c_void_p, c_int, POINTER(_File))
 _FaultFn = CFUNCTYPE(None, c_void_p, c_void_p, POINTER(_Fault))
 _InvalidateFn = CFUNCTYPE(None, c_void_p, c_void_p, c_uint64, c_uint64)
+_CodeWrittenFn = CFUNCTYPE(None, c_void_p, c_void_p, c_uint64, c_uint64)
 
 
 _AllocFn = CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t, c_size_t)
 
 
 class _Host(Structure):
+    # All of gmm_host: the library copies sizeof(gmm_host) bytes, so a
+    # field left out here would be read from whatever follows the struct.
+    # code_written is not offered in Python yet and stays NULL.
     _fields_ = [("user", c_void_p), ("get_file", _GetFileFn),
-                ("fault", _FaultFn), ("invalidate", _InvalidateFn)]
+                ("fault", _FaultFn), ("invalidate", _InvalidateFn),
+                ("code_written", _CodeWrittenFn)]
+
+
+class _WindowStats(Structure):
+    _fields_ = [("faults", c_uint64), ("flushes", c_uint64),
+                ("pages_mapped", c_uint64), ("host_mappings", c_uint64),
+                ("budget", c_uint64)]
 
 
 _p = c_void_p      # gmm_system *, gmm_space *, buffers
 _u64 = c_uint64    # uint64_t, gmm_addr
+_uptr = c_size_t   # uintptr_t (the width of a pointer on every Linux ABI)
 
 #: Every function of the header: name -> (restype, argtypes).  A function
 #: the loaded library lacks (an older build) raises NotImplementedError
@@ -354,6 +391,20 @@ PROTOTYPES = {
     "gmm_cpu_quiesce": (None, (_p,)),
     "gmm_cpu_offline": (None, (_p,)),
     "gmm_cpu_online": (None, (_p,)),
+    "gmm_system_create_mappable": (_p, (POINTER(_Host),)),
+    "gmm_window_create": (_p, (_p, _u64, _u64)),
+    "gmm_window_destroy": (None, (_p,)),
+    "gmm_window_base": (_p, (_p,)),
+    "gmm_window_space": (_p, (_p,)),
+    "gmm_window_fault": (c_int, (_p, _uptr, c_int, POINTER(_Fault))),
+    "gmm_window_find": (_p, (_uptr,)),
+    "gmm_window_access_from_ucontext": (c_int, (_p,)),
+    "gmm_window_install_handler": (c_int, ()),
+    "gmm_window_set_budget": (None, (_p, _u64)),
+    "gmm_window_set_fault_around": (None, (_p, c_uint)),
+    "gmm_window_get_stats": (None, (_p, POINTER(_WindowStats))),
+    "gmm_window_check": (c_char_p, (_p,)),
+    "gmm_window_host_mappings": (c_uint64, (_p,)),
 }
 
 # ---------------------------------------------------------------------------
@@ -567,7 +618,7 @@ def _callback_failed(default):
 # ---------------------------------------------------------------------------
 
 Fault = collections.namedtuple("Fault", "addr access signo code")
-Fault.__doc__ = "A fault reported by gmm_translate (gmm_fault)."
+Fault.__doc__ = "A fault reported by gmm_translate or gmm_window_fault (gmm_fault)."
 
 _inos = itertools.count(1)
 
@@ -685,14 +736,22 @@ class _HostState:
     handles, the live spaces.  Holds no reference to its System, so a
     System is freed as soon as it is unused."""
 
-    def __init__(self, get_file, fault, invalidate, allocator):
+    def __init__(self, get_file, fault, invalidate, allocator, mappable=False):
         self.get_file = get_file
         self.fault = fault
         self.invalidate = invalidate
         self.allocator = allocator
+        self.mappable = mappable
         self.files = {}                         # handle id -> (file, path bytes)
         self.ids = itertools.count(1)
         self.spaces = weakref.WeakValueDictionary()   # C handle -> Space
+        # The C spaces not destroyed yet, and the C system when close()
+        # found some: when a System and its Spaces are collected in one
+        # garbage collection, their weak entries above are cleared before
+        # any finalizer runs, in no set order; the last space destroys the
+        # system then (gmm_system_destroy must come after every space).
+        self.live_spaces = set()
+        self.orphan = None
         # The ctypes function objects C calls: they live as long as this
         # state, which lives as long as its System.
         self.fns = (_ReadFn(self._read), _WriteFn(self._write),
@@ -763,6 +822,15 @@ class _HostState:
             _callback_failed(None)
 
     def _fault(self, user, space, fault):
+        # gmm_window_install_handler's handler calls host->fault from a
+        # SIGSEGV handler, on a thread that is not in a call of this module
+        # (it was running Unicorn, or ctypes.memmove), and expects it not
+        # to return, which Python cannot do.  So a fault from outside this
+        # module's calls on a mappable system is not passed on: the handler
+        # hands the signal to the previous handler (the default kills the
+        # process).  See "Windows" in the module docstring.
+        if self.mappable and not getattr(_tls, "frames", None):
+            return
         try:
             f = fault.contents
             info = Fault(f.addr, f.access, f.signo, f.code)
@@ -819,17 +887,32 @@ class _Closable:
 class System(_Closable):
     """A gmm_system: the "kernel" (frames, page cache, host callbacks).
 
-    System(get_file=None, fault=None, invalidate=None, allocator=None):
-    see the module docstring for the callbacks.  allocator, when given, is
-    the gmm_alloc_fn for the library's own structures, as a callable
-    allocator(ptr, old_size, new_size) -> address or None (see
-    MallocAllocator).  Use it as a context manager, or call close(), which
-    closes its remaining spaces first."""
+    System(get_file=None, fault=None, invalidate=None, allocator=None,
+    mappable=False): see the module docstring for the callbacks.
+    allocator, when given, is the gmm_alloc_fn for the library's own
+    structures, as a callable allocator(ptr, old_size, new_size) -> address
+    or None (see MallocAllocator).  mappable=True makes a system whose
+    spaces can have host windows (gmm_system_create_mappable; not with an
+    allocator; OSError where the host cannot).  Use it as a context
+    manager, or call close(), which closes its remaining spaces first."""
 
-    def __init__(self, get_file=None, fault=None, invalidate=None, allocator=None):
+    def __init__(self, get_file=None, fault=None, invalidate=None, allocator=None,
+                 mappable=False):
         lib = _L()
         self._handle = None
-        self._state = st = _HostState(get_file, fault, invalidate, allocator)
+        if mappable and allocator:
+            raise ValueError("a mappable system takes no allocator "
+                             "(gmm_system_create_mappable has none)")
+        self.mappable = bool(mappable)
+        self._state = st = _HostState(get_file, fault, invalidate, allocator,
+                                      self.mappable)
+        if mappable:
+            self._handle = _invoke(_WHOLE_SYSTEM, lib.gmm_system_create_mappable,
+                                   ctypes.byref(st.host))
+            if not self._handle:
+                raise OSError("gmm_system_create_mappable failed: this host cannot "
+                              "map frames (it needs Linux, memfd) or is out of memory")
+            return
         if allocator:
             self._handle = _invoke(_WHOLE_SYSTEM, lib.gmm_system_create_with_allocator,
                                    ctypes.byref(st.host), st.alloc_fn, None)
@@ -838,6 +921,12 @@ class System(_Closable):
                                    ctypes.byref(st.host))
         if not self._handle:
             raise MemoryError("gmm_system_create failed")
+
+    @classmethod
+    def create_mappable(cls, get_file=None, fault=None, invalidate=None):
+        """System(..., mappable=True): a system whose spaces can have
+        windows."""
+        return cls(get_file, fault, invalidate, mappable=True)
 
     def space(self, abi=ABI_X86_64):
         """A new empty Space of this system."""
@@ -890,6 +979,9 @@ class System(_Closable):
         for sp in list(self._state.spaces.values()):
             sp.close()
         handle, self._handle = self._handle, None
+        if self._state.live_spaces:
+            self._state.orphan = handle      # see _HostState.live_spaces
+            return
         _invoke(_WHOLE_SYSTEM, _L().gmm_system_destroy, handle)
 
 # ---------------------------------------------------------------------------
@@ -917,7 +1009,11 @@ class Space(_Closable):
         self.last_fault = None
         self.user = None
         self._cpus = weakref.WeakSet()
+        self._cpu_handles = set()      # C CPUs not destroyed yet
+        self._orphan = None            # this C space, once only CPUs hold it
+        self._windows = weakref.WeakSet()
         system._state.spaces[_handle] = self
+        system._state.live_spaces.add(_handle)
 
     def _call(self, name, *args):
         h = self._live()
@@ -930,16 +1026,45 @@ class Space(_Closable):
         for cpu in list(self._cpus):
             cpu.close()
         h, self._handle = self._handle, None
+        self.system._state.spaces.pop(h, None)
+        if self._cpu_handles:
+            # CPUs collected in the same garbage collection as this space
+            # (see _HostState.live_spaces): the last one destroys it.
+            self._orphan = h
+            return
+        self._destroy(h)
+
+    def _destroy(self, h):
+        st = self.system._state
         try:
             _invoke(h, _L().gmm_space_destroy, h)
         finally:
-            self.system._state.spaces.pop(h, None)
+            st.live_spaces.discard(h)
+            if st.orphan is not None and not st.live_spaces:
+                sysh, st.orphan = st.orphan, None
+                _invoke(_WHOLE_SYSTEM, _L().gmm_system_destroy, sysh)
+
+    def _cpu_destroyed(self, cpu_handle):
+        self._cpu_handles.discard(cpu_handle)
+        if self._orphan is not None and not self._cpu_handles:
+            h, self._orphan = self._orphan, None
+            self._destroy(h)
 
     # ---- the space ----
 
     def cpu(self):
         """A Cpu of this space for the calling thread (gmm_cpu_create)."""
         return Cpu(self)
+
+    def window(self, lo, hi):
+        """A Window mirroring guest [lo, hi) of this space into host memory
+        (gmm_window_create).  Needs System(mappable=True): ValueError
+        otherwise, or for a range the library refuses."""
+        return Window(self, lo, hi)
+
+    def windows(self):
+        """The open Windows of this space."""
+        return list(self._windows)
 
     def fork(self):
         """A copy-on-write child (fork(2)), a new Space."""
@@ -1133,7 +1258,9 @@ class Cpu(_Closable):
             raise MemoryError("gmm_cpu_create failed")
         self.space = space
         self._handle = h
+        self._space_handle = space._handle
         space._cpus.add(self)
+        space._cpu_handles.add(h)
 
     def _call(self, name, *args):
         h = self._live()
@@ -1143,8 +1270,11 @@ class Cpu(_Closable):
         if not self._handle:
             return
         h, self._handle = self._handle, None
-        _invoke(self.space._live(), _L().gmm_cpu_destroy, h)
-        self.space._cpus.discard(self)
+        try:
+            _invoke(self._space_handle, _L().gmm_cpu_destroy, h)
+        finally:
+            self.space._cpus.discard(self)
+            self.space._cpu_destroyed(h)
 
     def translate(self, addr, access=ACCESS_READ):
         """Space.translate through this CPU's TLB: a host address or None
@@ -1166,3 +1296,164 @@ class Cpu(_Closable):
     def space_handle(self):
         """gmm_cpu_space: the gmm_space * as an int (== space.handle)."""
         return self._call("gmm_cpu_space")
+
+# ---------------------------------------------------------------------------
+# Windows: a space mirrored into host memory.
+# ---------------------------------------------------------------------------
+
+WindowStats = collections.namedtuple(
+    "WindowStats", "faults flushes pages_mapped host_mappings budget")
+WindowStats.__doc__ = """gmm_window_stats: gmm_window_fault calls, whole-window
+unmaps, guest pages mapped now, host mappings in the reservation now, and
+the budget of host mappings."""
+
+_I386_SPAN = 1 << 32
+_X86_64_TASK_SIZE = 0x7FFFFFFFF000
+
+# Every open Window of this module by its C handle, for find_window.
+_windows = weakref.WeakValueDictionary()
+
+
+class Window(_Closable):
+    """A gmm_window: guest [lo, hi) of a space at host address base + addr.
+
+    space.window(lo, hi); a context manager; close() destroys it (unmaps
+    the reservation).  The Window keeps its Space (and so its System)
+    alive; the Space may be closed first, after which the window maps
+    nothing and fault() reports SIGSEGV/SEGV_MAPERR.  Keep the Window open
+    as long as anything (Unicorn regions, pointers) refers to its memory:
+    after close() the host range may be reused for anything.  An i386
+    window reserves the whole 4 GiB."""
+
+    def __init__(self, space, lo, hi):
+        system = space.system
+        if not system.mappable:
+            raise ValueError("windows need a mappable system: System(mappable=True)")
+        span = _I386_SPAN if space.abi == ABI_I386 else _X86_64_TASK_SIZE
+        if lo % PAGE_SIZE or hi % PAGE_SIZE or not 0 <= lo < hi <= span:
+            raise ValueError("window [%#x, %#x): lo and hi must be page-aligned, "
+                             "lo < hi <= %#x" % (lo, hi, span))
+        h = space._call("gmm_window_create", lo, hi)
+        if not h:
+            raise MemoryError("gmm_window_create failed: the host could not reserve "
+                              "%#x bytes (or its page size is not 4 KiB)"
+                              % (_I386_SPAN if space.abi == ABI_I386 else hi - lo))
+        self.space = space
+        self.lo = lo
+        self.hi = hi
+        self._handle = h
+        base = _L().gmm_window_base(h) or 0
+        # Host address of guest 0 as C computes it, modulo 2**64; an
+        # x86-64 window's may lie below 0 (resv - lo): kept signed, so that
+        # base + addr is the exact host address in Python's ints.
+        self._base = base - (1 << 64) if base >= 1 << 63 else base
+        space._windows.add(self)
+        _windows[h] = self
+
+    def _target(self):
+        # The space's lock is what window calls take, while it is open.
+        return self.space._handle or self
+
+    def _call(self, name, *args):
+        h = self._live()
+        return _invoke(self._target(), getattr(_L(), name), h, *args)
+
+    def close(self):
+        """gmm_window_destroy: unmaps the reservation.  No thread may be
+        accessing the window (nor Unicorn running over it)."""
+        if not self._handle:
+            return
+        h, self._handle = self._handle, None
+        _windows.pop(h, None)
+        self.space._windows.discard(self)
+        _invoke(self._target(), _L().gmm_window_destroy, h)
+
+    @property
+    def base(self):
+        """Host address (int) of guest address 0: guest addr is at
+        base + addr.  Only base + addr for addr in [lo, hi) is the
+        window's (for an i386 window, any 32-bit addr).  base itself may
+        be negative (an x86-64 window far above its host reservation)."""
+        self._live()
+        return self._base
+
+    def address(self, addr):
+        """The host address of guest address addr (base + addr)."""
+        return self.base + addr
+
+    @property
+    def attached(self):
+        """False once the space was closed (the window maps nothing)."""
+        return self.space_handle() is not None
+
+    def space_handle(self):
+        """gmm_window_space: the gmm_space * as an int, None once the space
+        was destroyed."""
+        return self._call("gmm_window_space")
+
+    def fault(self, host_addr, access=ACCESS_READ):
+        """gmm_window_fault for a host fault at host_addr: None when the
+        library resolved it and mapped the page (retry the access), else
+        the Fault the guest gets.  Raises GuestmmError (EFAULT) when
+        host_addr is not in the window."""
+        out = _Fault()
+        r = self._call("gmm_window_fault", host_addr, access, ctypes.byref(out))
+        if r < 0:
+            raise GuestmmError(r, "host address %#x is not in the window" % host_addr)
+        if r == 0:
+            return None
+        return Fault(out.addr, out.access, out.signo, out.code)
+
+    def stats(self):
+        """A WindowStats."""
+        st = _WindowStats()
+        self._call("gmm_window_get_stats", ctypes.byref(st))
+        return WindowStats(st.faults, st.flushes, st.pages_mapped, st.host_mappings,
+                           st.budget)
+
+    def check(self):
+        """The mirror checker: None when every mapped page of the window is
+        the frame the page table holds with no wider rights, else a
+        description.  Reads /proc/self/maps; call it when no other thread
+        uses the system."""
+        r = self._call("gmm_window_check")
+        return None if r is None else r.decode()
+
+    def host_mappings(self):
+        """Host mappings inside the reservation, from /proc/self/maps."""
+        return self._call("gmm_window_host_mappings")
+
+    def set_budget(self, max_host_mappings):
+        """Host mappings the window may use (at least 16)."""
+        self._call("gmm_window_set_budget", max_host_mappings)
+
+    def set_fault_around(self, pages):
+        """Pages mapped per fault (a power of two up to 512); 1: only the
+        faulting page."""
+        self._call("gmm_window_set_fault_around", pages)
+
+
+def install_window_handler():
+    """gmm_window_install_handler: a process-wide SIGSEGV and SIGBUS
+    handler (in C) for every window; 0, or -EINVAL when sigaction failed.
+    It resolves the library's own faults (demand zero, copy on write, file
+    page-in, stack growth) and retries the access; any other fault goes to
+    the handler installed before it (the default kills the process).  The
+    fault callback of a Python System is not called from it: see "Windows"
+    in the module docstring."""
+    return _L().gmm_window_install_handler()
+
+
+def find_window(host_addr):
+    """gmm_window_find: the Window of this module whose reservation holds
+    host_addr, or None (also for a window C code made without it)."""
+    h = _L().gmm_window_find(host_addr)
+    return _windows.get(h) if h else None
+
+
+def window_access_from_ucontext(ucontext):
+    """gmm_window_access_from_ucontext: ACCESS_READ, _WRITE or _EXEC from
+    the ucontext_t at host address ucontext (a SIGSEGV handler's third
+    argument), from the x86-64 page-fault error code.  For C handlers;
+    here for completeness and tests."""
+    return _L().gmm_window_access_from_ucontext(ucontext)

@@ -139,6 +139,8 @@ SCALARS = {
     "int": ctypes.c_int, "unsigned": ctypes.c_uint, "int64_t": ctypes.c_int64,
     "uint64_t": ctypes.c_uint64, "gmm_addr": ctypes.c_uint64,
     "size_t": ctypes.c_size_t, "gmm_abi": ctypes.c_int, "void": None,
+    # ctypes has no uintptr_t; size_t has its width on every Linux ABI.
+    "uintptr_t": ctypes.c_size_t,
 }
 
 
@@ -207,6 +209,33 @@ class TestHeader(unittest.TestCase):
                         self.assertIs(ct, kind, c)
                 if ret.replace("const ", "") == "char *":
                     self.assertIs(restype, ctypes.c_char_p, "a string result")
+
+    def test_every_struct_has_the_header_fields(self):
+        # The library copies whole structs (gmm_host by sizeof): a member
+        # missing in ctypes would be read from past the Python object.
+        structs = {"gmm_fault": g._Fault, "gmm_file_ops": g._FileOps,
+                   "gmm_file": g._File, "gmm_host": g._Host}
+        if hasattr(g, "_WindowStats"):
+            structs["gmm_window_stats"] = g._WindowStats
+        for name, cls in structs.items():
+            with self.subTest(struct=name):
+                m = re.search(r"typedef\s+struct\s+%s\s*\{(.*?)\}\s*%s\s*;" % (name, name),
+                              self.text, flags=re.S)
+                self.assertIsNotNone(m, "struct %s not found in guestmm.h" % name)
+                fields = []
+                for decl in m.group(1).split(";"):
+                    decl = " ".join(decl.split())
+                    if not decl:
+                        continue
+                    fn = re.search(r"\(\s*\*\s*(\w+)\s*\)", decl)
+                    if fn:
+                        fields.append(fn.group(1))
+                        continue
+                    first, *rest = decl.split(",")
+                    fields.append(re.search(r"(\w+)\s*$", first).group(1))
+                    fields += [r.strip().lstrip("*").strip() for r in rest]
+                self.assertEqual([f for f, _ in cls._fields_], fields)
+                self.assertEqual(ctypes.sizeof(cls) % 8, 0)
 
     def test_every_function_is_wrapped(self):
         with open(g.__file__) as f:
@@ -823,6 +852,27 @@ class TestAccess(Base):
         del s, sp
         gc.collect()
 
+    def test_system_space_and_cpu_collected_together(self):
+        # One cycle holds them all: the collector clears the weak entries
+        # the System and Space keep of their children before any finalizer
+        # runs, and finalizes in creation order, the System first.  The C
+        # objects must still go children first.
+        for mappable in (False, True):
+            if mappable and not g.has("gmm_window_create"):
+                continue
+            with self.subTest(mappable=mappable):
+                s = g.System(mappable=mappable, invalidate=lambda sp, a, n: None)
+                sp = s.space(g.ABI_I386)
+                child = sp.fork()
+                cpu = sp.cpu()
+                cpu.translate(g.check(sp.mmap(0, PAGE, RW, ANON)), g.ACCESS_WRITE)
+                cycle = [s, sp, child, cpu]
+                if mappable:
+                    cycle.append(sp.window(0, 1 << 32))
+                cycle.append(cycle)
+                del s, sp, child, cpu, cycle
+                gc.collect()
+
 
 # ---------------------------------------------------------------------------
 # File mappings through Python file objects.
@@ -990,6 +1040,322 @@ class TestFiles(Base):
         parent.close()
         self.assertEqual(bytes(f.data[:10]), b"from child")
         self.assertEqual(f.releases, 2)    # one per get_file (mmap); fork adds none
+
+
+# ---------------------------------------------------------------------------
+# Windows: a space mirrored into host memory.
+# ---------------------------------------------------------------------------
+
+GUEST_FAULT_CHILD = r"""
+import ctypes, os, sys
+sys.path.insert(0, %r)
+import guestmm as g
+def fault(space, f):
+    os.write(1, b"python fault callback\n")
+with g.System(mappable=True, fault=fault) as s:
+    sp = s.space(g.ABI_I386)
+    w = sp.window(0, 1 << 32)
+    assert g.install_window_handler() == 0
+    a = g.check(sp.mmap(0, 4096, g.PROT_READ, g.MAP_PRIVATE | g.MAP_ANONYMOUS))
+    print("readable:", ctypes.string_at(w.base + a, 2), flush=True)
+    if sys.argv[1:] == ["--no-store"]:
+        sys.exit(0)
+    print("storing to a read-only page", flush=True)
+    ctypes.memmove(w.base + a, b"x", 1)
+    print("not reached", flush=True)
+"""
+
+
+class TestWindow(unittest.TestCase):
+    """A mappable system, an i386 space and a window over its 4 GiB, with
+    the ready-made handler installed for the whole test process."""
+
+    def setUp(self):
+        if not g.has("gmm_window_create"):
+            self.skipTest("gmm_window_create is not in this libguestmm")
+        self.faults = []
+        self.invalidated = []
+        self.files = {}
+        self.sys = g.System(get_file=self.files.get, mappable=True,
+                            fault=lambda sp, f: self.faults.append(f),
+                            invalidate=lambda sp, s, n: self.invalidated.append((s, n)))
+        self.addCleanup(self.sys.close)
+        self.assertEqual(g.install_window_handler(), 0)
+        self.sp = self.sys.space(g.ABI_I386)
+        self.addCleanup(self.sp.close)
+        self.w = self.sp.window(0, 1 << 32)
+        self.addCleanup(self.w.close)
+
+    def assertMirrorOk(self):
+        self.assertIsNone(self.w.check())
+        self.assertIsNone(self.sp.check())     # runs the window checker too
+
+    def host(self, addr):
+        return self.w.base + addr
+
+    def test_space_write_shows_through_the_window(self):
+        a = g.check(self.sp.mmap(0, 16 * PAGE, RW, ANON))
+        self.assertEqual(a, I386_BASE - 16 * PAGE)
+        self.assertMirrorOk()
+        self.sp.write(a + 100, b"through gmm_write")
+        self.assertMirrorOk()
+        self.assertEqual(ctypes.string_at(self.host(a + 100), 17), b"through gmm_write")
+        self.assertMirrorOk()
+        st = self.w.stats()
+        self.assertGreater(st.faults, 0)
+        self.assertGreater(st.pages_mapped, 0)
+        self.assertEqual(st.host_mappings, self.w.host_mappings())
+        self.assertEqual(self.faults, [])
+
+    def test_first_store_through_the_window_faults_and_is_resolved(self):
+        a = g.check(self.sp.mmap(0, 64 * 1024, RW, ANON))
+        before = self.w.stats().faults
+        ctypes.memmove(self.host(a + 5 * PAGE + 8), b"through the window", 18)
+        self.assertGreater(self.w.stats().faults, before)
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a + 5 * PAGE + 8, 18), b"through the window")
+        # A store to every page, in order, then the space reads them all.
+        for i in range(16):
+            ctypes.memmove(self.host(a + i * PAGE), bytes([i + 1]) * 4, 4)
+        self.assertMirrorOk()
+        self.assertEqual([self.sp.read(a + i * PAGE, 4) for i in range(16)],
+                         [bytes([i + 1]) * 4 for i in range(16)])
+        self.assertEqual(self.faults, [])
+
+    def test_munmap_unmaps_the_window_pages(self):
+        a = g.check(self.sp.mmap(0, 4 * PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"gone soon", 9)
+        self.assertGreater(self.w.stats().pages_mapped, 0)
+        self.assertEqual(g.check(self.sp.munmap(a, 4 * PAGE)), 0)
+        self.assertMirrorOk()
+        st = self.w.stats()
+        self.assertEqual(st.pages_mapped, 0)
+        self.assertEqual(st.host_mappings, 1)    # the reservation, PROT_NONE
+        self.assertEqual(self.w.host_mappings(), 1)
+        self.assertEqual(self.w.fault(self.host(a), g.ACCESS_READ),
+                         g.Fault(a, g.ACCESS_READ, g.SIGSEGV, g.SEGV_MAPERR))
+
+    def test_read_then_store_copies_the_zero_page(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertEqual(ctypes.string_at(self.host(a), 8), bytes(8))  # the zero page
+        self.assertMirrorOk()
+        ctypes.memmove(self.host(a), b"copied", 6)      # copy on write
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a, 6), b"copied")
+
+    def test_fork_makes_the_parent_window_copy_on_write(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"before fork", 11)
+        child = self.sp.fork()
+        self.addCleanup(child.close)
+        self.assertMirrorOk()
+        ctypes.memmove(self.host(a), b"parent", 6)      # breaks copy on write
+        self.assertMirrorOk()
+        self.assertEqual(self.sp.read(a, 11), b"parent fork")
+        self.assertEqual(child.read(a, 11), b"before fork")
+        self.assertIsNone(child.check())
+
+    def test_file_page_in_through_the_window(self):
+        f = g.BytesFile(b"file bytes" + bytes(PAGE), ino=90)
+        self.files[3] = f
+        a = g.check(self.sp.mmap(0, PAGE, g.PROT_READ, g.MAP_PRIVATE, 3, 0))
+        # The handler runs File.read (in Python) to bring the page in.
+        self.assertEqual(ctypes.string_at(self.host(a), 10), b"file bytes")
+        self.assertMirrorOk()
+
+    def test_fault_reports_what_the_guest_gets(self):
+        ro = g.check(self.sp.mmap(0, PAGE, g.PROT_READ, ANON))
+        rw = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertIsNone(self.w.fault(self.host(rw), g.ACCESS_WRITE))    # resolved
+        self.assertIsNone(self.w.fault(self.host(ro), g.ACCESS_READ))
+        self.assertEqual(self.w.fault(self.host(ro + 4), g.ACCESS_WRITE),
+                         g.Fault(ro + 4, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_ACCERR))
+        # The host never executes guest memory.
+        self.assertEqual(self.w.fault(self.host(rw), g.ACCESS_EXEC),
+                         g.Fault(rw, g.ACCESS_EXEC, g.SIGSEGV, g.SEGV_ACCERR))
+        self.assertEqual(self.w.fault(self.host(0x1000), g.ACCESS_READ),
+                         g.Fault(0x1000, g.ACCESS_READ, g.SIGSEGV, g.SEGV_MAPERR))
+        with self.assertRaises(g.GuestmmError) as cm:
+            self.w.fault(self.w.base - PAGE, g.ACCESS_READ)
+        self.assertEqual(cm.exception.errno, g.EFAULT)
+        self.assertMirrorOk()
+        self.assertEqual(self.faults, [])    # fault() returns; no callback
+
+    def test_translate_still_calls_the_fault_callback(self):
+        self.assertIsNone(self.sp.translate(0x1000, g.ACCESS_READ))
+        self.assertEqual(self.faults, [g.Fault(0x1000, g.ACCESS_READ, g.SIGSEGV,
+                                               g.SEGV_MAPERR)])
+        self.assertEqual(self.sp.last_fault, self.faults[0])
+
+    def test_find_window(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        self.assertIs(g.find_window(self.host(a)), self.w)
+        self.assertIs(g.find_window(self.w.address(0)), self.w)
+        self.assertIsNone(g.find_window(self.w.base - 1))
+        self.assertIsNone(g.find_window(ctypes.addressof(ctypes.c_int())))
+        self.assertEqual(self.sp.windows(), [self.w])
+
+    def test_budget_and_fault_around(self):
+        a = g.check(self.sp.mmap(0, 64 * PAGE, RW, ANON))
+        self.w.set_fault_around(1)
+        ctypes.memmove(self.host(a), b"1", 1)
+        self.assertEqual(self.w.stats().pages_mapped, 1)
+        self.w.set_fault_around(16)
+        ctypes.memmove(self.host(a + 32 * PAGE), b"2", 1)
+        self.assertEqual(self.w.stats().pages_mapped, 17)
+        self.assertEqual(self.w.stats().budget, 8192)
+        self.w.set_budget(3)
+        self.assertEqual(self.w.stats().budget, 16)     # at least 16
+        self.assertMirrorOk()
+        # Every other page read-only: each store is a mapping of its own,
+        # so the budget is passed and the window flushed, never wrong.
+        self.w.set_fault_around(1)
+        for i in range(0, 64, 2):
+            g.check(self.sp.mprotect(a + i * PAGE, PAGE, g.PROT_READ))
+        for i in range(64):
+            ctypes.string_at(self.host(a + i * PAGE), 1)
+        st = self.w.stats()
+        self.assertGreater(st.flushes, 0)
+        self.assertLessEqual(st.host_mappings, 16)
+        self.assertMirrorOk()
+
+    def test_two_windows_of_one_space_show_the_same_memory(self):
+        w2 = self.sp.window(0, 1 << 32)
+        self.addCleanup(w2.close)
+        a = g.check(self.sp.mmap(0, 4 * PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"one", 3)
+        self.assertEqual(ctypes.string_at(w2.base + a, 3), b"one")
+        ctypes.memmove(w2.base + a + PAGE, b"two", 3)
+        self.assertEqual(ctypes.string_at(self.host(a + PAGE), 3), b"two")
+        g.check(self.sp.munmap(a, 4 * PAGE))
+        self.assertEqual(self.w.stats().pages_mapped, 0)
+        self.assertEqual(w2.stats().pages_mapped, 0)
+
+    @unittest.expectedFailure
+    def test_two_adjacent_windows_pass_the_mirror_checker(self):
+        # Library bug, reported with the binding's windows: the kernel
+        # merges a window's PROT_NONE MAP_NORESERVE reservation with an
+        # adjacent one of the same kind (another window's, as here; glibc
+        # reserves malloc heaps that way too), and gmm_window_check reads
+        # the merged /proc/self/maps line as "a host mapping crosses the
+        # window's reservation".  Remove expectedFailure once fixed.
+        w2 = self.sp.window(0, 1 << 32)
+        self.addCleanup(w2.close)
+        if abs(w2.base - self.w.base) != 1 << 32:
+            self.skipTest("the two reservations are not adjacent this time")
+        self.assertIsNone(self.w.check())
+        self.assertIsNone(w2.check())
+
+    def test_window_of_an_x86_64_space(self):
+        self.w.close()    # no reservation for the new one to merge with
+        sp = self.sys.space(g.ABI_X86_64)
+        self.addCleanup(sp.close)
+        a = g.check(sp.mmap(0, 4 * PAGE, RW, ANON))
+        with sp.window(a, a + 4 * PAGE) as w:
+            # base (guest 0) lies far below the reservation: base + a is
+            # still the exact host address.
+            self.assertTrue(0 < w.base + a < 1 << 64)
+            self.assertIs(g.find_window(w.base + a), w)
+            self.assertIsNone(g.find_window(w.base + a - 1))
+            ctypes.memmove(w.base + a + PAGE, b"x86-64", 6)
+            self.assertEqual(sp.read(a + PAGE, 6), b"x86-64")
+            self.assertIsNone(w.check())
+            with self.assertRaises(g.GuestmmError):
+                w.fault(w.base + a + 4 * PAGE)           # beyond hi
+        with self.assertRaises(ValueError):
+            w.base
+
+    def test_bad_ranges_and_non_mappable_systems(self):
+        for lo, hi in ((1, PAGE), (0, 0), (2 * PAGE, PAGE), (0, (1 << 32) + PAGE)):
+            with self.subTest(lo=lo, hi=hi), self.assertRaises(ValueError):
+                self.sp.window(lo, hi)
+        with g.System() as s, s.space(g.ABI_I386) as sp:
+            self.assertFalse(s.mappable)
+            with self.assertRaisesRegex(ValueError, "mappable"):
+                sp.window(0, 1 << 32)
+        with self.assertRaises(ValueError):
+            g.System(mappable=True, allocator=g.MallocAllocator())
+        with g.System.create_mappable() as s:
+            self.assertTrue(s.mappable)
+
+    def test_window_outlives_its_space(self):
+        a = g.check(self.sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(self.host(a), b"x", 1)
+        self.assertTrue(self.w.attached)
+        self.sp.close()
+        self.assertFalse(self.w.attached)
+        self.assertIsNone(self.w.space_handle())
+        self.assertEqual(self.w.fault(self.host(a), g.ACCESS_WRITE),
+                         g.Fault(a, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_MAPERR))
+        self.assertEqual(self.w.stats().pages_mapped, 0)
+        self.assertIsNone(self.w.check())
+        self.assertEqual(self.w.host_mappings(), 1)
+        self.sys.close()                 # the system too, window still open
+        self.assertEqual(self.w.fault(self.host(a))[2:], (g.SIGSEGV, g.SEGV_MAPERR))
+        host = self.host(a)
+        self.w.close()
+        self.assertIsNone(g.find_window(host))
+
+    def test_window_keeps_its_space_and_system_alive(self):
+        def make():
+            s = g.System(mappable=True)
+            sp = s.space(g.ABI_I386)
+            return sp.window(0, 1 << 32)
+        w = make()
+        gc.collect()
+        sp = w.space
+        self.assertTrue(w.attached)
+        a = g.check(sp.mmap(0, PAGE, RW, ANON))
+        ctypes.memmove(w.base + a, b"alive", 5)
+        self.assertEqual(sp.read(a, 5), b"alive")
+        del sp
+        w.close()
+        del w
+        gc.collect()
+
+    def test_access_from_ucontext(self):
+        if os.uname().machine != "x86_64":
+            self.skipTest("the page-fault error code is read on x86-64 only")
+        # ucontext_t on x86-64 Linux: uc_flags, uc_link, uc_stack (24
+        # bytes), then gregs[23]; REG_ERR is gregs[19].
+        uc = ctypes.create_string_buffer(1024)
+        err = 8 + 8 + 24 + 19 * 8
+        for code, access in ((0, g.ACCESS_READ), (2, g.ACCESS_WRITE),
+                             (0x10, g.ACCESS_EXEC), (0x7, g.ACCESS_WRITE)):
+            struct.pack_into("<Q", uc, err, code)
+            with self.subTest(code=code):
+                self.assertEqual(g.window_access_from_ucontext(ctypes.addressof(uc)),
+                                 access)
+
+    def test_faulthandler_enabled_first_is_chained(self):
+        # pytest enables faulthandler before any test: the window handler,
+        # installed after it, resolves first touches and leaves it the rest.
+        import subprocess
+        script = GUEST_FAULT_CHILD % os.path.dirname(g.__file__)
+        child = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script,
+                                "--no-store"], capture_output=True, text=True, timeout=120)
+        self.assertEqual((child.returncode, child.stdout), (0, "readable: b'\\x00\\x00'\n"),
+                         child.stderr)
+        child = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script],
+                               capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(child.returncode, 0)
+        self.assertNotIn("python fault callback", child.stdout)
+        if "asan" not in os.environ.get("LD_PRELOAD", ""):
+            self.assertIn("Fatal Python error: Segmentation fault", child.stderr)
+
+    def test_guest_fault_goes_to_the_previous_handler_not_to_python(self):
+        import subprocess
+        child = subprocess.run(
+            [sys.executable, "-c", GUEST_FAULT_CHILD % os.path.dirname(g.__file__)],
+            capture_output=True, text=True, timeout=120)
+        self.assertIn("readable: b'\\x00\\x00'", child.stdout)
+        self.assertIn("storing to a read-only page", child.stdout)
+        self.assertNotIn("not reached", child.stdout)
+        self.assertNotIn("python fault callback", child.stdout)
+        if "asan" in os.environ.get("LD_PRELOAD", ""):
+            self.assertNotEqual(child.returncode, 0)     # ASan's handler was first
+        else:
+            self.assertEqual(child.returncode, -11, child.stderr)
 
 
 if __name__ == "__main__":
