@@ -392,6 +392,7 @@ PROTOTYPES = {
     "gmm_cpu_offline": (None, (_p,)),
     "gmm_cpu_online": (None, (_p,)),
     "gmm_system_create_mappable": (_p, (POINTER(_Host),)),
+    "gmm_system_create_mappable_with_allocator": (_p, (POINTER(_Host), _AllocFn, _p)),
     "gmm_window_create": (_p, (_p, _u64, _u64)),
     "gmm_window_destroy": (None, (_p,)),
     "gmm_window_base": (_p, (_p,)),
@@ -892,23 +893,26 @@ class System(_Closable):
     allocator, when given, is the gmm_alloc_fn for the library's own
     structures, as a callable allocator(ptr, old_size, new_size) -> address
     or None (see MallocAllocator).  mappable=True makes a system whose
-    spaces can have host windows (gmm_system_create_mappable; not with an
-    allocator; OSError where the host cannot).  Use it as a context
+    spaces can have host windows (gmm_system_create_mappable, or
+    gmm_system_create_mappable_with_allocator with an allocator; OSError
+    where the host cannot).  Use it as a context
     manager, or call close(), which closes its remaining spaces first."""
 
     def __init__(self, get_file=None, fault=None, invalidate=None, allocator=None,
                  mappable=False):
         lib = _L()
         self._handle = None
-        if mappable and allocator:
-            raise ValueError("a mappable system takes no allocator "
-                             "(gmm_system_create_mappable has none)")
         self.mappable = bool(mappable)
         self._state = st = _HostState(get_file, fault, invalidate, allocator,
                                       self.mappable)
         if mappable:
-            self._handle = _invoke(_WHOLE_SYSTEM, lib.gmm_system_create_mappable,
-                                   ctypes.byref(st.host))
+            if allocator:
+                self._handle = _invoke(_WHOLE_SYSTEM,
+                                       lib.gmm_system_create_mappable_with_allocator,
+                                       ctypes.byref(st.host), st.alloc_fn, None)
+            else:
+                self._handle = _invoke(_WHOLE_SYSTEM, lib.gmm_system_create_mappable,
+                                       ctypes.byref(st.host))
             if not self._handle:
                 raise OSError("gmm_system_create_mappable failed: this host cannot "
                               "map frames (it needs Linux, memfd) or is out of memory")
