@@ -752,7 +752,9 @@ GMM_API void gmm_cpu_online(gmm_cpu *cpu);
  * the library or the allocator, so the faulting thread holds neither.  Do
  * not touch window memory from a host callback of the library (those run
  * with the lock held) nor while another handler of yours holds a lock the
- * library's callbacks take.  The access type comes from the fault's
+ * library's callbacks take.  The callbacks a window fault can make --
+ * get_file's read (file page-in), invalidate and code_written (copy on
+ * write) -- then run inside the signal handler too.  The access type comes from the fault's
  * ucontext (gmm_window_access_from_ucontext: the x86-64 page-fault error
  * code).  Install the handler with SA_SIGINFO | SA_ONSTACK and give each
  * thread a sigaltstack if guest stacks may overflow host ones; pass faults

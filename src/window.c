@@ -424,11 +424,11 @@ static void block_of(const gmm_window *w, const struct region *r, uint64_t pn, u
 
 /* Before the fault at page: in private anonymous memory, the empty pages
  * of its block become present as the faulting access would make them --
- * zero pages for a load, fresh zeroed frames for a store, taken as one run
- * of consecutive frames so that they share one host mapping (Linux's large
- * anonymous folios do the same).  Guard markers stay; nothing happens when
- * the access will fault anyway or memory is short (the fault itself then
- * decides). */
+ * zero pages for a load; for a store fresh zeroed frames, for the zero
+ * pages of the block too, taken as one run of consecutive frames so that
+ * they share one host mapping (Linux's large anonymous folios do the
+ * same).  Guard markers stay; nothing happens when the access will fault
+ * anyway or memory is short (the fault itself then decides). */
 static void window_populate(gmm_window *w, gmm_space *s, gmm_addr page, int access)
 {
     struct region *r = region_find(s, page);
@@ -440,36 +440,48 @@ static void window_populate(gmm_window *w, gmm_space *s, gmm_addr page, int acce
         return;
     uint64_t first, end;
     block_of(w, r, page >> PAGE_SHIFT, &first, &end);
-    uint32_t empty = 0;
+    /* Pages to fill: empty ones, and for a store zero pages too (a store
+     * would copy them to a fresh frame anyway). */
+    const pte_t zero = pte_make(FRAME_ZERO);
+    uint32_t want = 0;
     for (uint64_t q = first; q < end; q++) {
         pte_t *slot = pt_slot(&s->pt, q, false);
-        empty += !slot || !*slot;
+        want += !slot || !*slot || (store && *slot == zero);
     }
-    if (empty < 2)
+    if (want < 2)
         return;
     frame_t run = FRAME_ZERO;
     if (store) {
-        run = frame_alloc_run(s->sys, empty);
+        run = frame_alloc_run(s->sys, want);
         if (run == FRAME_NONE)
             return;
         anon_prepare(s, r);
     }
     uint32_t used = 0;
-    for (uint64_t q = first; q < end && used < empty; q++) {
+    bool replaced = false;
+    for (uint64_t q = first; q < end && used < want; q++) {
         pte_t *slot = pt_slot(&s->pt, q, false);
-        if (slot && *slot)
+        if (slot && *slot && !(store && *slot == zero))
             continue;
-        if (!pt_slot(&s->pt, q, true))
-            break; /* no memory for the page table: the rest stay empty */
+        if (!slot && !(slot = pt_slot(&s->pt, q, true)))
+            break; /* no memory for the page table: the rest stay as they are */
         frame_t f = store ? run + used : FRAME_ZERO;
         used++;
-        pt_set(&s->pt, q, pte_make(f));
+        if (*slot) {
+            *slot = pte_make(f); /* a zero page becomes a fresh frame */
+            replaced = true;
+        } else {
+            pt_set(&s->pt, q, pte_make(f));
+        }
         if (store)
             s->rss++;
     }
     if (store)
-        for (; used < empty; used++)
+        for (; used < want; used++)
             frame_unref(s->sys, run + used);
+    /* Translations of the zero pages replaced are stale. */
+    if (replaced)
+        space_invalidate(s, first << PAGE_SHIFT, end << PAGE_SHIFT);
 }
 
 /* After the fault at page of region r: the present pages of its block are
