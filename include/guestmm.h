@@ -308,7 +308,8 @@ typedef struct gmm_file_ops {
     int64_t (*size)(void *handle);
     /* The library holds no more references to handle: once for every handle
        get_file handed out (the mmap that asked for it may have failed),
-       when its last mapping goes. May be NULL. */
+       when its last mapping goes: once per handle, however many fds of
+       whatever modes handed it out. May be NULL. */
     void (*release)(void *handle);
 } gmm_file_ops;
 
@@ -317,10 +318,22 @@ typedef struct gmm_file {
     void *handle;
     uint64_t dev, ino; /* identity: equal (dev, ino) share one page cache; printed in maps.
                           dev is encoded as Linux stat(2) returns st_dev: 0x801 prints 08:01 */
-    int readable;      /* opened for reading */
+    int readable;      /* opened for reading: every mmap needs it, else -GMM_EACCES */
     int writable;      /* opened for writing: MAP_SHARED + PROT_WRITE needs it, else -GMM_EACCES */
     const char *path;  /* printed in maps; copied by the library */
 } gmm_file;
+/* Rights are per mapping, as Linux takes VM_MAYREAD/VM_MAYWRITE from the
+ * mode of the fd each mmap names: get_file may hand out one handle (the
+ * inode, the host file object) for fds of different modes, and each
+ * mapping keeps the readable/writable of its own fd, whichever was mapped
+ * first.  A MAP_SHARED mapping of a read-only fd never becomes writable
+ * (mprotect: -GMM_EACCES) and msync of it writes nothing back, while a
+ * MAP_PRIVATE one may become writable (its stores are private copies).
+ * Only MAP_SHARED mappings of writable fds dirty pages, and dirty pages
+ * are written back only through the handle and ops of such a mapping,
+ * never through a read-only fd's.  When the last of them goes, the file's
+ * dirty pages are written back and the page cache holds no writable handle
+ * until the next one. */
 
 typedef struct gmm_host {
     void *user;

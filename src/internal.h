@@ -168,13 +168,24 @@ struct pagetable {
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
-/* A host file handle, counted (Linux's struct file). */
+/* A host file handle opened with some rights, counted (Linux's struct
+ * file: the handle with the f_mode of the fd it came from).  get_file may
+ * hand out one handle for fds of different modes (the handle is the inode
+ * or the host file object), so a handle is only half the key: each set of
+ * rights gets a fileref of its own, and a mapping keeps the rights of the
+ * fd it was made from. */
+enum { FILEREF_READ = 1, FILEREF_WRITE = 2 };
+struct fileref_key {
+    void *handle;
+    uintptr_t mode; /* FILEREF_READ | FILEREF_WRITE (no padding in the key) */
+};
 struct gmm_fileref {
+    struct fileref_key key;
     const gmm_file_ops *ops;
     void *handle;
     uint32_t refs;
     bool readable, writable;
-    UT_hash_handle hh; /* sys->filerefs, by handle */
+    UT_hash_handle hh; /* sys->filerefs, by key */
 };
 
 enum { OBJ_SHMEM = 1, OBJ_FILE = 2 };
@@ -192,7 +203,8 @@ struct gmm_object {
     uint64_t dev, ino;        /* shown in maps */
     uint64_t size;            /* bytes: the file's size (cached), or the shmem size */
     char *path;               /* file: shown in maps */
-    struct gmm_fileref *wb;   /* file: the handle writeback goes through */
+    struct gmm_fileref *wb;   /* file: a writable handle for writeback, held while
+                                 a shared writable mapping (shared_refs) exists */
     struct pagetable pages;   /* page offset -> frame (one reference each) */
     struct region *rmap;      /* regions mapping it, through obj_next/obj_prev */
     UT_hash_handle hh;        /* sys->files, by (dev, ino) */
@@ -294,7 +306,7 @@ struct gmm_system {
     uint64_t frames_used;
     uint64_t next_anon; /* anon_vma identities */
     uint64_t next_ino;  /* shared anonymous objects */
-    struct gmm_fileref *filerefs; /* by handle */
+    struct gmm_fileref *filerefs; /* by handle and rights */
     struct gmm_object *files;     /* page cache: file objects by (dev, ino) */
     gmm_space *spaces;  /* list of live spaces */
     gmm_alloc_fn alloc; /* the host's allocator (alloc.c) and its ud */
