@@ -57,9 +57,19 @@
  *   emulator that needs Linux's order holds its other guest threads at a
  *   block boundary around such a call (fork from a multithreaded guest,
  *   for example).
- *   gmm_translate (no CPU object) keeps the same TLB rules but is for one
- *   CPU thread per space, with no other thread changing the space while
- *   its pointers are in use.
+ *
+ *   gmm_translate (no CPU object) may be called from any thread too, on
+ *   any space: each calling thread translates through TLBs of its own, one
+ *   per space for the last four spaces it used, so threads never write
+ *   each other's TLBs.  A TLB is tagged with a space id never reused, so a
+ *   space created at the address of a destroyed one never sees the old
+ *   one's entries.  These TLBs belong to the thread, not to a system: they
+ *   come from the C library's malloc (not the system's allocator) and are
+ *   freed when the thread exits.  Its pointers take no part in the grace
+ *   periods: one stays valid memory only while no thread changes the
+ *   translation of its page (munmap, mremap, MADV_DONTNEED, copy on
+ *   write, ...), since the frame freed may be reused at once.  Threads
+ *   that run guest code while others change the space use gmm_cpu objects.
  *
  * This header is C11 and usable from C++ and from FFI layers: opaque
  * handles, fixed-width integers, no varargs, no macro needed to call
@@ -397,7 +407,10 @@ GMM_API void gmm_system_destroy(gmm_system *sys);
  * page that could not be mapped; gmm_translate: host->fault with
  * GMM_SIGBUS/GMM_BUS_OOM).  Guest memory (the 4 KiB frames) does not come
  * from it: the host layer reserves frame arenas from the OS directly
- * (gmm_system_set_frame_limit bounds them).  It is called with library
+ * (gmm_system_set_frame_limit bounds them); nor do gmm_translate's
+ * per-thread TLBs (about 8 KiB per thread and space, at most four per
+ * thread), which belong to no system: the C library's malloc gives them
+ * and their thread's exit frees them.  It is called with library
  * locks held, from whichever thread calls the library: it must not call
  * into libguestmm, and must be thread-safe when the system is used from
  * several threads. */
@@ -680,7 +693,8 @@ GMM_API int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len);
  * (SIGSEGV/SEGV_MAPERR: no mapping; SIGSEGV/SEGV_ACCERR: the mapping forbids
  * the access).  Resolves demand-zero pages and copy-on-write itself.  A
  * read translation of a page may point at a shared frame; ask for
- * GMM_ACCESS_WRITE before storing. */
+ * GMM_ACCESS_WRITE before storing.  Any thread may call it, through a TLB
+ * of its own (see "Threads" at the top for how long the pointer lasts). */
 GMM_API void *gmm_translate(gmm_space *s, gmm_addr addr, int access);
 /* gmm_translate for an emulator that caches translations per page (its own
  * TLB, or Unicorn memory regions): also stores in *allowed the GMM_ACCESS_*

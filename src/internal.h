@@ -19,8 +19,10 @@
  *     pages      what backs it now: a radix page table from guest page
  *                number to a pte (frame number + state bits).  Entries
  *                appear on first touch only.
- *     tlb        a direct-mapped software TLB for gmm_translate: per entry
- *                a read, a write and an exec tag and host-minus-guest.
+ *     tlbs       direct-mapped software TLBs: per entry a read, a write and
+ *                an exec tag and host-minus-guest.  Each has one user: a
+ *                gmm_cpu, a thread calling gmm_translate (thread_tlb.c, one
+ *                per thread and space), or the user copies under the lock.
  *
  *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
  *                its own radix of frames keyed by page offset, shared by
@@ -265,6 +267,12 @@ struct tlb {
     uint64_t seen; /* the space's inval_seq this TLB has applied */
 };
 
+/* gmm_translate's TLB for one space in one thread (thread_tlb.c). */
+struct thread_tlb {
+    uint64_t space_id; /* the space's id (never reused); 0: none */
+    struct tlb tlb;
+};
+
 /* The space's invalidation log: the last INVAL_LOG ranges whose
  * translations changed; a TLB further behind is flushed whole. */
 #define INVAL_LOG 64
@@ -345,8 +353,8 @@ struct gmm_space {
     struct vma_policy pol;                /* set_mempolicy(): the task's policy */
 
     struct pagetable pt;
-    struct tlb cpu_tlb;  /* gmm_translate's: one CPU thread */
     struct tlb copy_tlb; /* user copies: under the lock */
+    uint64_t id;         /* unique in the process, for gmm_translate's TLBs */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
     struct inval_range inval[INVAL_LOG];
@@ -490,6 +498,24 @@ GMM_HIDDEN int space_fault(gmm_space *s, gmm_addr addr, int access);
 GMM_HIDDEN void anon_prepare(gmm_space *s, struct region *r);
 /* Drops cached translations of [start, end) and tells the host. */
 GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+
+/* ---- thread_tlb.c: gmm_translate's TLBs, one per calling thread ---- */
+/* A new space id: never 0, never reused in the process. */
+GMM_HIDDEN uint64_t space_new_id(void);
+/* The calling thread's most recently used TLB (initial-exec: one load of
+ * a thread pointer offset, so that the TLB-hit path makes no call). */
+extern _Thread_local struct thread_tlb *gmm_thread_tlb
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+/* The calling thread's TLB for s, made (or taken from another space) on
+ * first use; NULL when out of memory. */
+GMM_HIDDEN struct tlb *thread_tlb_slow(gmm_space *s);
+static inline struct tlb *thread_tlb(gmm_space *s)
+{
+    struct thread_tlb *t = gmm_thread_tlb;
+    if (likely(t && t->space_id == s->id))
+        return &t->tlb;
+    return thread_tlb_slow(s);
+}
 
 /* ---- objects (object.c) ---- */
 GMM_HIDDEN struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f);
