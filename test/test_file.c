@@ -77,7 +77,19 @@ struct env {
     uint64_t dev;            /* st_dev of file */
     gmm_system *sys;
     gmm_space *s;
+    bool fail_allocs;        /* the system's allocator refuses every block */
 };
+
+static void *env_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    struct env *e = ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return e->fail_allocs ? NULL : malloc(new_size);
+}
 
 static int get_file(void *user, int fd, gmm_file *out)
 {
@@ -147,7 +159,7 @@ static void env_open_dev(struct env *e, uint64_t file_size, uint64_t dev)
     e->other.size = 2 * PG;
     memset(e->other.data, 'o', 2 * PG);
     gmm_host host = {.user = e, .get_file = get_file_routed, .fault = record_fault};
-    e->sys = gmm_system_create(&host);
+    e->sys = gmm_system_create_with_allocator(&host, env_alloc, e);
     assert_non_null(e->sys);
     e->s = new_space(e->sys, GMM_ABI_X86_64);
 }
@@ -573,6 +585,34 @@ static void file_shared_handle_writeback_through_writable_fd_ro_first(void **sta
 {
     (void)state;
     shared_handle_writeback_goes_through_the_writable_fd(false);
+}
+
+/* No memory for the read-only fd's own reference: the mmap fails, and
+ * the handle, still held for the read-write fd, is not released. */
+static void file_shared_handle_out_of_memory_keeps_the_handle_held(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 4 * PG);
+    int64_t a = fmap(e.s, 2 * PG, RW, FSHARED, FD_RW, 0);
+    assert_int_equal(a, TOP - 2 * PG);
+    e.fail_allocs = true;
+    assert_int_equal(fmap(e.s, PG, R, FSHARED, FD_SAME_RDONLY, 0), -GMM_ENOMEM);
+    e.fail_allocs = false;
+    assert_int_equal(e.file.releases, 0);
+    poke(e.s, (gmm_addr)a, 'm');
+    assert_int_equal(gmm_sys_munmap(e.s, (gmm_addr)a, 2 * PG), 0);
+    assert_int_equal(e.file.releases, 1);
+    assert_int_equal(e.file.writes, 1);
+    assert_int_equal(e.file.data[0], 'm');
+    /* Nothing held: the failed reference releases the handle at once. */
+    e.fail_allocs = true;
+    assert_int_equal(fmap(e.s, PG, R, FSHARED, FD_SAME_RDONLY, 0), -GMM_ENOMEM);
+    e.fail_allocs = false;
+    assert_int_equal(e.file.releases, 2);
+    ASSERT_MAPS(e.s, "");
+    env_close(&e);
+    assert_int_equal(e.file.releases, 2);
 }
 
 /* ---- handle references ---- */
@@ -1074,6 +1114,7 @@ int main(void)
         cmocka_unit_test(file_shared_handle_private_of_read_only_fd_is_writable_ro_first),
         cmocka_unit_test(file_shared_handle_writeback_through_writable_fd_rw_first),
         cmocka_unit_test(file_shared_handle_writeback_through_writable_fd_ro_first),
+        cmocka_unit_test(file_shared_handle_out_of_memory_keeps_the_handle_held),
         cmocka_unit_test(file_release_runs_when_the_last_mapping_goes),
         cmocka_unit_test(file_release_runs_after_a_failed_mmap),
         cmocka_unit_test(file_release_runs_at_space_destruction),
