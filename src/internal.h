@@ -354,9 +354,11 @@ struct gmm_space {
 
     struct pagetable pt;
     struct tlb copy_tlb; /* user copies: under the lock */
-    uint64_t id;         /* unique in the process, for gmm_translate's TLBs */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
+    uint64_t id;                  /* unique in the process, never reused: tags
+                                     gmm_translate's TLBs (next to inval_seq,
+                                     which the same hit reads) */
     struct inval_range inval[INVAL_LOG];
 };
 
