@@ -57,9 +57,19 @@
  *   emulator that needs Linux's order holds its other guest threads at a
  *   block boundary around such a call (fork from a multithreaded guest,
  *   for example).
- *   gmm_translate (no CPU object) keeps the same TLB rules but is for one
- *   CPU thread per space, with no other thread changing the space while
- *   its pointers are in use.
+ *
+ *   gmm_translate (no CPU object) may be called from any thread too, on
+ *   any space: each calling thread translates through TLBs of its own, one
+ *   per space for the last four spaces it used, so threads never write
+ *   each other's TLBs.  A TLB is tagged with a space id never reused, so a
+ *   space created at the address of a destroyed one never sees the old
+ *   one's entries.  These TLBs belong to the thread, not to a system: they
+ *   come from the C library's malloc (not the system's allocator) and are
+ *   freed when the thread exits.  Its pointers take no part in the grace
+ *   periods: one stays valid memory only while no thread changes the
+ *   translation of its page (munmap, mremap, MADV_DONTNEED, copy on
+ *   write, ...), since the frame freed may be reused at once.  Threads
+ *   that run guest code while others change the space use gmm_cpu objects.
  *
  * This header is C11 and usable from C++ and from FFI layers: opaque
  * handles, fixed-width integers, no varargs, no macro needed to call
@@ -308,7 +318,8 @@ typedef struct gmm_file_ops {
     int64_t (*size)(void *handle);
     /* The library holds no more references to handle: once for every handle
        get_file handed out (the mmap that asked for it may have failed),
-       when its last mapping goes. May be NULL. */
+       when its last mapping goes: once per handle, however many fds of
+       whatever modes handed it out. May be NULL. */
     void (*release)(void *handle);
 } gmm_file_ops;
 
@@ -317,10 +328,22 @@ typedef struct gmm_file {
     void *handle;
     uint64_t dev, ino; /* identity: equal (dev, ino) share one page cache; printed in maps.
                           dev is encoded as Linux stat(2) returns st_dev: 0x801 prints 08:01 */
-    int readable;      /* opened for reading */
+    int readable;      /* opened for reading: every mmap needs it, else -GMM_EACCES */
     int writable;      /* opened for writing: MAP_SHARED + PROT_WRITE needs it, else -GMM_EACCES */
     const char *path;  /* printed in maps; copied by the library */
 } gmm_file;
+/* Rights are per mapping, as Linux takes VM_MAYREAD/VM_MAYWRITE from the
+ * mode of the fd each mmap names: get_file may hand out one handle (the
+ * inode, the host file object) for fds of different modes, and each
+ * mapping keeps the readable/writable of its own fd, whichever was mapped
+ * first.  A MAP_SHARED mapping of a read-only fd never becomes writable
+ * (mprotect: -GMM_EACCES) and msync of it writes nothing back, while a
+ * MAP_PRIVATE one may become writable (its stores are private copies).
+ * Only MAP_SHARED mappings of writable fds dirty pages, and dirty pages
+ * are written back only through the handle and ops of such a mapping,
+ * never through a read-only fd's.  When the last of them goes, the file's
+ * dirty pages are written back and the page cache holds no writable handle
+ * until the next one. */
 
 typedef struct gmm_host {
     void *user;
@@ -384,7 +407,10 @@ GMM_API void gmm_system_destroy(gmm_system *sys);
  * page that could not be mapped; gmm_translate: host->fault with
  * GMM_SIGBUS/GMM_BUS_OOM).  Guest memory (the 4 KiB frames) does not come
  * from it: the host layer reserves frame arenas from the OS directly
- * (gmm_system_set_frame_limit bounds them).  It is called with library
+ * (gmm_system_set_frame_limit bounds them); nor do gmm_translate's
+ * per-thread TLBs (about 8 KiB per thread and space, at most four per
+ * thread), which belong to no system: the C library's malloc gives them
+ * and their thread's exit frees them.  It is called with library
  * locks held, from whichever thread calls the library: it must not call
  * into libguestmm, and must be thread-safe when the system is used from
  * several threads. */
@@ -672,7 +698,8 @@ GMM_API int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len);
  * (SIGSEGV/SEGV_MAPERR: no mapping; SIGSEGV/SEGV_ACCERR: the mapping forbids
  * the access).  Resolves demand-zero pages and copy-on-write itself.  A
  * read translation of a page may point at a shared frame; ask for
- * GMM_ACCESS_WRITE before storing. */
+ * GMM_ACCESS_WRITE before storing.  Any thread may call it, through a TLB
+ * of its own (see "Threads" at the top for how long the pointer lasts). */
 GMM_API void *gmm_translate(gmm_space *s, gmm_addr addr, int access);
 /* gmm_translate for an emulator that caches translations per page (its own
  * TLB, or Unicorn memory regions): also stores in *allowed the GMM_ACCESS_*

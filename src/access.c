@@ -351,11 +351,15 @@ void fault_signal(enum fault_result res, gmm_addr addr, int access, gmm_fault *f
     }
 }
 
-static inline void *translate(gmm_space *s, struct tlb *t, gmm_addr addr, int access)
+static inline int access_mask(int access)
 {
     access &= GMM_ACCESS_READ | GMM_ACCESS_WRITE | GMM_ACCESS_EXEC;
-    if (unlikely(!access))
-        access = GMM_ACCESS_READ;
+    return likely(access) ? access : GMM_ACCESS_READ;
+}
+
+static inline void *translate(gmm_space *s, struct tlb *t, gmm_addr addr, int access)
+{
+    access = access_mask(access);
     tlb_catch_up(s, t);
     gmm_addr page = addr & PAGE_MASK;
     struct tlb_entry *e = &t->e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -364,19 +368,44 @@ static inline void *translate(gmm_space *s, struct tlb *t, gmm_addr addr, int ac
     return translate_slow(s, t, addr, access, NULL);
 }
 
+/* gmm_translate when the thread's last TLB is not s's, is behind, or
+ * misses.  Without memory for a TLB of its own, the thread uses the user
+ * copies' TLB, filled under the lock like theirs: slow, but right. */
+__attribute__((noinline)) static void *translate_thread_miss(gmm_space *s, gmm_addr addr,
+                                                             int access)
+{
+    struct tlb *t = thread_tlb(s);
+    if (unlikely(!t))
+        return translate_slow(s, &s->copy_tlb, addr, access, NULL);
+    return translate(s, t, addr, access);
+}
+
+/* gmm_translate goes through the calling thread's TLB for s (thread_tlb.c).
+ * The hit is written out here, every miss in one tail call, so that it
+ * needs no stack frame. */
 void *gmm_translate(gmm_space *s, gmm_addr addr, int access)
 {
-    return translate(s, &s->cpu_tlb, addr, access);
+    access = access_mask(access);
+    struct thread_tlb *tt = gmm_thread_tlb;
+    if (likely(tt && tt->space_id == s->id &&
+               __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE) == tt->tlb.seen)) {
+        gmm_addr page = addr & PAGE_MASK;
+        const struct tlb_entry *e = &tt->tlb.e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+        if (likely(tlb_hit(e, page, access)))
+            return (void *)(intptr_t)((intptr_t)addr + e->addend);
+    }
+    return translate_thread_miss(s, addr, access);
 }
 
 void *gmm_translate_perms(gmm_space *s, gmm_addr addr, int access, int *allowed)
 {
-    access &= GMM_ACCESS_READ | GMM_ACCESS_WRITE | GMM_ACCESS_EXEC;
-    if (unlikely(!access))
-        access = GMM_ACCESS_READ;
     int dummy;
-    tlb_catch_up(s, &s->cpu_tlb);
-    return translate_slow(s, &s->cpu_tlb, addr, access, allowed ? allowed : &dummy);
+    struct tlb *t = thread_tlb(s);
+    if (likely(t))
+        tlb_catch_up(s, t);
+    else
+        t = &s->copy_tlb;
+    return translate_slow(s, t, addr, access_mask(access), allowed ? allowed : &dummy);
 }
 
 /* ---- CPUs: one per emulator thread that runs guest code ---- */

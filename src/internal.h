@@ -19,8 +19,10 @@
  *     pages      what backs it now: a radix page table from guest page
  *                number to a pte (frame number + state bits).  Entries
  *                appear on first touch only.
- *     tlb        a direct-mapped software TLB for gmm_translate: per entry
- *                a read, a write and an exec tag and host-minus-guest.
+ *     tlbs       direct-mapped software TLBs: per entry a read, a write and
+ *                an exec tag and host-minus-guest.  Each has one user: a
+ *                gmm_cpu, a thread calling gmm_translate (thread_tlb.c, one
+ *                per thread and space), or the user copies under the lock.
  *
  *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
  *                its own radix of frames keyed by page offset, shared by
@@ -168,13 +170,24 @@ struct pagetable {
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
-/* A host file handle, counted (Linux's struct file). */
+/* A host file handle opened with some rights, counted (Linux's struct
+ * file: the handle with the f_mode of the fd it came from).  get_file may
+ * hand out one handle for fds of different modes (the handle is the inode
+ * or the host file object), so a handle is only half the key: each set of
+ * rights gets a fileref of its own, and a mapping keeps the rights of the
+ * fd it was made from. */
+enum { FILEREF_READ = 1, FILEREF_WRITE = 2 };
+struct fileref_key {
+    void *handle;
+    uintptr_t mode; /* FILEREF_READ | FILEREF_WRITE (no padding in the key) */
+};
 struct gmm_fileref {
+    struct fileref_key key;
     const gmm_file_ops *ops;
     void *handle;
     uint32_t refs;
     bool readable, writable;
-    UT_hash_handle hh; /* sys->filerefs, by handle */
+    UT_hash_handle hh; /* sys->filerefs, by key */
 };
 
 enum { OBJ_SHMEM = 1, OBJ_FILE = 2 };
@@ -192,7 +205,8 @@ struct gmm_object {
     uint64_t dev, ino;        /* shown in maps */
     uint64_t size;            /* bytes: the file's size (cached), or the shmem size */
     char *path;               /* file: shown in maps */
-    struct gmm_fileref *wb;   /* file: the handle writeback goes through */
+    struct gmm_fileref *wb;   /* file: a writable handle for writeback, held while
+                                 a shared writable mapping (shared_refs) exists */
     struct pagetable pages;   /* page offset -> frame (one reference each) */
     struct region *rmap;      /* regions mapping it, through obj_next/obj_prev */
     UT_hash_handle hh;        /* sys->files, by (dev, ino) */
@@ -253,6 +267,12 @@ struct tlb {
     uint64_t seen; /* the space's inval_seq this TLB has applied */
 };
 
+/* gmm_translate's TLB for one space in one thread (thread_tlb.c). */
+struct thread_tlb {
+    uint64_t space_id; /* the space's id (never reused); 0: none */
+    struct tlb tlb;
+};
+
 /* The space's invalidation log: the last INVAL_LOG ranges whose
  * translations changed; a TLB further behind is flushed whole. */
 #define INVAL_LOG 64
@@ -294,7 +314,7 @@ struct gmm_system {
     uint64_t frames_used;
     uint64_t next_anon; /* anon_vma identities */
     uint64_t next_ino;  /* shared anonymous objects */
-    struct gmm_fileref *filerefs; /* by handle */
+    struct gmm_fileref *filerefs; /* by handle and rights */
     struct gmm_object *files;     /* page cache: file objects by (dev, ino) */
     gmm_space *spaces;  /* list of live spaces */
     gmm_alloc_fn alloc; /* the host's allocator (alloc.c) and its ud */
@@ -334,11 +354,13 @@ struct gmm_space {
     struct vma_policy pol;                /* set_mempolicy(): the task's policy */
 
     struct pagetable pt;
-    struct tlb cpu_tlb;  /* gmm_translate's: one CPU thread */
     struct tlb copy_tlb; /* user copies: under the lock */
     struct gmm_window *windows;   /* window.c: the windows mirroring it (mm lock) */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
+    uint64_t id;                  /* unique in the process, never reused: tags
+                                     gmm_translate's TLBs (next to inval_seq,
+                                     which the same hit reads) */
     struct inval_range inval[INVAL_LOG];
 };
 
@@ -507,6 +529,24 @@ GMM_HIDDEN void window_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN void window_detach_all(gmm_space *s);
 /* For gmm_space_check: NULL or what a window of s breaks. */
 GMM_HIDDEN const char *window_check_space(gmm_space *s);
+
+/* ---- thread_tlb.c: gmm_translate's TLBs, one per calling thread ---- */
+/* A new space id: never 0, never reused in the process. */
+GMM_HIDDEN uint64_t space_new_id(void);
+/* The calling thread's most recently used TLB (initial-exec: one load of
+ * a thread pointer offset, so that the TLB-hit path makes no call). */
+extern _Thread_local struct thread_tlb *gmm_thread_tlb
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+/* The calling thread's TLB for s, made (or taken from another space) on
+ * first use; NULL when out of memory. */
+GMM_HIDDEN struct tlb *thread_tlb_slow(gmm_space *s);
+static inline struct tlb *thread_tlb(gmm_space *s)
+{
+    struct thread_tlb *t = gmm_thread_tlb;
+    if (likely(t && t->space_id == s->id))
+        return &t->tlb;
+    return thread_tlb_slow(s);
+}
 
 /* ---- objects (object.c) ---- */
 GMM_HIDDEN struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f);

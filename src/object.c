@@ -17,7 +17,9 @@
  * translations of every space.
  *
  * File handles (gmm_fileref, Linux's struct file) are counted per handle
- * pointer; the host's release callback runs when the library holds none.
+ * and rights: two fds of one file may share a handle but not their modes.
+ * The host's release callback runs when the library holds the handle under
+ * no rights at all.
  */
 #include "internal.h"
 
@@ -30,30 +32,57 @@
 
 /* ---- file handles ---- */
 
+static struct fileref_key fileref_key_of(void *handle, bool readable, bool writable)
+{
+    struct fileref_key k;
+    memset(&k, 0, sizeof(k));
+    k.handle = handle;
+    k.mode = (readable ? FILEREF_READ : 0) | (writable ? FILEREF_WRITE : 0);
+    return k;
+}
+
+/* Does the library hold handle under any rights?  Caller holds sys->lock.
+ * The host's release is per handle: it runs when the last fileref of the
+ * handle goes, whatever the rights of each. */
+static bool handle_held(gmm_system *sys, void *handle)
+{
+    for (uintptr_t mode = 0; mode <= (FILEREF_READ | FILEREF_WRITE); mode++) {
+        struct fileref_key k = fileref_key_of(handle, mode & FILEREF_READ, mode & FILEREF_WRITE);
+        struct gmm_fileref *fr;
+        HASH_FIND(hh, sys->filerefs, &k, sizeof(k), fr);
+        if (fr)
+            return true;
+    }
+    return false;
+}
+
 struct gmm_fileref *fileref_get(gmm_system *sys, const gmm_file *f)
 {
+    struct fileref_key k = fileref_key_of(f->handle, f->readable != 0, f->writable != 0);
     struct gmm_fileref *fr;
     pthread_mutex_lock(&sys->lock);
-    HASH_FIND_PTR(sys->filerefs, &f->handle, fr);
+    HASH_FIND(hh, sys->filerefs, &k, sizeof(k), fr);
     if (fr) {
         fr->refs++;
     } else if ((fr = gmm_calloc(sys, 1, sizeof(*fr)))) {
+        fr->key = k;
         fr->ops = f->ops;
         fr->handle = f->handle;
         fr->refs = 1;
         fr->readable = f->readable != 0;
         fr->writable = f->writable != 0;
-        HASH_ADD_PTR(sys->filerefs, handle, fr);
+        HASH_ADD(hh, sys->filerefs, key, sizeof(fr->key), fr);
         if (!fr->hh.tbl) { /* the table could not grow: no memory */
             gmm_free(fr);
             fr = NULL;
         }
     }
-    pthread_mutex_unlock(&sys->lock);
     /* Out of memory for a handle the library did not hold yet: give it
      * back at once, as the last reference going would (the host counts on
      * one release for every handle get_file handed out). */
-    if (!fr && f->ops && f->ops->release)
+    bool release = !fr && !handle_held(sys, f->handle);
+    pthread_mutex_unlock(&sys->lock);
+    if (release && f->ops && f->ops->release)
         f->ops->release(f->handle);
     return fr;
 }
@@ -71,9 +100,10 @@ void fileref_put(gmm_system *sys, struct gmm_fileref *fr)
     bool last = --fr->refs == 0;
     if (last)
         HASH_DEL(sys->filerefs, fr);
+    bool release = last && !handle_held(sys, fr->handle);
     pthread_mutex_unlock(&sys->lock);
     if (last) {
-        if (fr->ops && fr->ops->release)
+        if (release && fr->ops && fr->ops->release)
             fr->ops->release(fr->handle);
         gmm_free(fr);
     }
@@ -140,11 +170,11 @@ void object_attach(gmm_system *sys, struct gmm_object *o, struct region *r)
     if (o->rmap)
         o->rmap->obj_prev = r;
     o->rmap = r;
-    /* Writeback goes through a writable handle when one maps the file. */
-    if (r->file && (!o->wb || (!o->wb->writable && r->file->writable))) {
+    /* Writeback goes through a handle opened for writing, never through
+     * a read-only one that shares it: the first shared writable mapping
+     * (only those dirty pages; they need a writable fd) lends its own. */
+    if ((r->flags & VM_SHARED) && r->file && r->file->writable && !o->wb) {
         fileref_hold(sys, r->file);
-        if (o->wb)
-            fileref_put(sys, o->wb);
         o->wb = r->file;
     }
 }
@@ -168,8 +198,16 @@ void object_detach(gmm_system *sys, struct gmm_object *o, struct region *r)
      * them back now rather than when a private mapping lets go. */
     bool last_shared = (r->flags & VM_SHARED) && --o->shared_refs == 0;
     if (--o->refs) {
-        if (last_shared)
+        if (last_shared) {
             object_writeback(sys, o, 0, UINT64_MAX >> PAGE_SHIFT, true);
+            /* Nothing can dirty a page now: the writable handle goes back
+             * (as Linux's vma lets go of its file), and the next shared
+             * writable mapping brings one. */
+            if (o->wb) {
+                fileref_put(sys, o->wb);
+                o->wb = NULL;
+            }
+        }
         return;
     }
     /* The last mapping is gone: write back what is dirty, then let go. */

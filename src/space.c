@@ -127,8 +127,8 @@ gmm_space *gmm_space_create(gmm_system *sys, gmm_abi abi)
     s->rlim_stack = 8ull << 20;
     s->rlim_max_stack = RLIM_INFINITY;
     s->rlim_memlock = s->rlim_max_memlock = 8ull << 20;
-    tlb_init(&s->cpu_tlb);
     tlb_init(&s->copy_tlb);
+    s->id = space_new_id();
     pthread_mutex_init(&s->inval_lock, NULL);
     space_link(s);
     return s;

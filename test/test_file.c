@@ -14,6 +14,7 @@ struct memfile {
     uint64_t size;
     int reads, writes, releases;
     uint64_t bytes_written;
+    int ro_writes; /* writes tried through a read-only open file */
 };
 
 static int64_t mf_read(void *h, uint64_t off, void *buf, size_t len)
@@ -53,8 +54,22 @@ static void mf_release(void *h)
 
 static const gmm_file_ops mf_ops = {mf_read, mf_write, mf_size, mf_release};
 
+/* The ops of a read-only open file of the memfile: its host refuses a
+ * write through it, as write(2) on an O_RDONLY fd does. */
+static int64_t mf_ro_write(void *h, uint64_t off, const void *buf, size_t len)
+{
+    (void)off, (void)buf, (void)len;
+    ((struct memfile *)h)->ro_writes++;
+    return -GMM_EBADF;
+}
+static const gmm_file_ops mf_ro_ops = {mf_read, mf_ro_write, mf_size, mf_release};
+
 /* Guest fds of the tests: each names a memfile and how it was opened. */
 enum { FD_RW = 3, FD_RDONLY = 4, FD_WRONLY = 5, FD_DIR = 6, FD_OTHER_FILE = 7, FD_NEWLINE = 8 };
+/* More open files of the same file whose get_file hands out FD_RW's own
+ * handle (an emulator whose handle is the inode or the host file object):
+ * one read-only, one write-only. */
+enum { FD_SAME_RDONLY = 9, FD_SAME_WRONLY = 10 };
 
 struct env {
     struct fault_log faults; /* first: the fault callback's user is the env */
@@ -62,7 +77,19 @@ struct env {
     uint64_t dev;            /* st_dev of file */
     gmm_system *sys;
     gmm_space *s;
+    bool fail_allocs;        /* the system's allocator refuses every block */
 };
+
+static void *env_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    struct env *e = ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return e->fail_allocs ? NULL : malloc(new_size);
+}
 
 static int get_file(void *user, int fd, gmm_file *out)
 {
@@ -85,6 +112,13 @@ static int get_file(void *user, int fd, gmm_file *out)
         return 0;
     case FD_WRONLY:
         return -GMM_EACCES;
+    case FD_SAME_RDONLY:
+        out->ops = &mf_ro_ops;
+        out->writable = 0;
+        return 0;
+    case FD_SAME_WRONLY:
+        out->readable = 0;
+        return 0;
     case FD_DIR:
         return -GMM_ENODEV;
     case FD_OTHER_FILE:
@@ -125,7 +159,7 @@ static void env_open_dev(struct env *e, uint64_t file_size, uint64_t dev)
     e->other.size = 2 * PG;
     memset(e->other.data, 'o', 2 * PG);
     gmm_host host = {.user = e, .get_file = get_file_routed, .fault = record_fault};
-    e->sys = gmm_system_create(&host);
+    e->sys = gmm_system_create_with_allocator(&host, env_alloc, e);
     assert_non_null(e->sys);
     e->s = new_space(e->sys, GMM_ABI_X86_64);
 }
@@ -349,6 +383,236 @@ static void file_hugetlb_is_einval(void **state)
     env_open(&e, 2 * PG);
     assert_int_equal(fmap(e.s, PG, R, FPRIV | GMM_MAP_HUGETLB, FD_RW, 0), -GMM_EINVAL);
     env_close(&e);
+}
+
+/* ---- one handle, open files of different modes ----
+ * get_file hands out FD_RW's handle for FD_SAME_RDONLY and FD_SAME_WRONLY
+ * too.  Each mapping has the rights of the fd it was made from (Linux's
+ * VM_MAYREAD/VM_MAYWRITE come from the open file's f_mode), whichever fd
+ * was mapped first.  Every test runs in both orders. */
+
+/* Space a maps FD_RW shared read-write, space b maps FD_SAME_RDONLY shared
+ * read-only, in the order asked.  Returns a's address in *aa and b's in
+ * *ba. */
+static void map_rw_and_ro(struct env *e, gmm_space *b, bool rw_first, gmm_addr *aa, gmm_addr *ba)
+{
+    int64_t x = 0, y = 0;
+    if (!rw_first)
+        y = fmap(b, 2 * PG, R, FSHARED, FD_SAME_RDONLY, 0);
+    x = fmap(e->s, 2 * PG, RW, FSHARED, FD_RW, 0);
+    if (rw_first)
+        y = fmap(b, 2 * PG, R, FSHARED, FD_SAME_RDONLY, 0);
+    assert_int_equal(x, TOP - 2 * PG);
+    assert_int_equal(y, TOP - 2 * PG);
+    *aa = (gmm_addr)x;
+    *ba = (gmm_addr)y;
+}
+
+static void shared_handle_mmap_takes_the_rights_of_its_own_fd(bool rw_first)
+{
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_space *b = new_space(e.sys, GMM_ABI_X86_64);
+    gmm_addr aa, ba;
+    map_rw_and_ro(&e, b, rw_first, &aa, &ba);
+    /* The read-only fd cannot map shared writable, the write-only one
+     * cannot map at all; private writable from the read-only fd is fine. */
+    assert_int_equal(fmap(b, PG, RW, FSHARED, FD_SAME_RDONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(b, PG, RW, GMM_MAP_SHARED_VALIDATE, FD_SAME_RDONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(b, PG, R, FSHARED, FD_SAME_WRONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(b, PG, RW, FSHARED, FD_SAME_WRONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(b, PG, R, FPRIV, FD_SAME_WRONLY, 0), -GMM_EACCES);
+    assert_int_equal(fmap(b, PG, RW, FPRIV, FD_SAME_RDONLY, 0), TOP - 3 * PG);
+    /* The read-write fd still maps shared writable. */
+    assert_int_equal(fmap(e.s, PG, RW, FSHARED, FD_RW, PG), TOP - 3 * PG);
+    ASSERT_MAPS(b, "7ffff7ffc000-7ffff7ffd000 rw-p 00000000 08:01 1234                       "
+                   "/tmp/data.bin\n"
+                   "7ffff7ffd000-7ffff7fff000 r--s 00000000 08:01 1234                       "
+                   "/tmp/data.bin\n");
+    assert_int_equal(e.file.releases, 0);
+    gmm_space_destroy(b);
+    assert_int_equal(e.file.releases, 0);
+    env_close(&e);
+    /* One release for the handle, once nothing holds it under any rights. */
+    assert_int_equal(e.file.releases, 1);
+    assert_int_equal(e.file.writes, 0);
+    assert_int_equal(e.file.ro_writes, 0);
+}
+
+static void file_shared_handle_mmap_rights_rw_first(void **state)
+{
+    (void)state;
+    shared_handle_mmap_takes_the_rights_of_its_own_fd(true);
+}
+
+static void file_shared_handle_mmap_rights_ro_first(void **state)
+{
+    (void)state;
+    shared_handle_mmap_takes_the_rights_of_its_own_fd(false);
+}
+
+static void shared_handle_read_only_mapping_cannot_become_writable(bool rw_first)
+{
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_space *b = new_space(e.sys, GMM_ABI_X86_64);
+    gmm_addr aa, ba;
+    map_rw_and_ro(&e, b, rw_first, &aa, &ba);
+    assert_int_equal(gmm_sys_mprotect(b, ba, 2 * PG, RW), -GMM_EACCES);
+    assert_int_equal(gmm_sys_mprotect(b, ba, PG, GMM_PROT_WRITE), -GMM_EACCES);
+    /* Read and exec stay within its rights (VM_MAYEXEC). */
+    assert_int_equal(gmm_sys_mprotect(b, ba, PG, R | GMM_PROT_EXEC), 0);
+    assert_int_equal(gmm_sys_mprotect(b, ba, PG, R), 0);
+    uint8_t v = 'w';
+    assert_int_equal(gmm_write(b, ba, &v, 1), -GMM_EFAULT);
+    assert_null(gmm_translate(b, ba, GMM_ACCESS_WRITE));
+    assert_int_equal(e.faults.count, 1);
+    assert_int_equal(e.faults.last.code, GMM_SEGV_ACCERR);
+    /* Nothing reached the page cache or the file. */
+    assert_int_equal(peek(e.s, aa), 'A');
+    assert_int_equal(peek(b, ba), 'A');
+    assert_int_equal(gmm_sys_munmap(b, ba, 2 * PG), 0);
+    assert_int_equal(gmm_sys_munmap(e.s, aa, 2 * PG), 0);
+    assert_int_equal(e.file.writes, 0);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.data[0], 'A');
+    assert_int_equal(e.file.releases, 1);
+    gmm_space_destroy(b);
+    env_close(&e);
+}
+
+static void file_shared_handle_no_write_through_read_only_fd_rw_first(void **state)
+{
+    (void)state;
+    shared_handle_read_only_mapping_cannot_become_writable(true);
+}
+
+static void file_shared_handle_no_write_through_read_only_fd_ro_first(void **state)
+{
+    (void)state;
+    shared_handle_read_only_mapping_cannot_become_writable(false);
+}
+
+static void shared_handle_private_mapping_of_read_only_fd_becomes_writable(bool rw_first)
+{
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_space *b = new_space(e.sys, GMM_ABI_X86_64);
+    gmm_addr aa, ba;
+    map_rw_and_ro(&e, b, rw_first, &aa, &ba);
+    int64_t p = fmap(b, PG, R, FPRIV, FD_SAME_RDONLY, 0);
+    assert_int_equal(p, TOP - 3 * PG);
+    /* Private: VM_MAYWRITE whatever the fd's mode; stores are copies. */
+    assert_int_equal(gmm_sys_mprotect(b, (gmm_addr)p, PG, RW), 0);
+    poke(b, (gmm_addr)p, 'z');
+    assert_int_equal(peek(b, (gmm_addr)p), 'z');
+    assert_int_equal(peek(b, ba), 'A');
+    assert_int_equal(peek(e.s, aa), 'A');
+    assert_int_equal(gmm_sys_msync(b, (gmm_addr)p, PG, GMM_MS_SYNC), 0);
+    gmm_space_destroy(b);
+    assert_int_equal(e.file.writes, 0);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.data[0], 'A');
+    env_close(&e);
+    assert_int_equal(e.file.releases, 1);
+}
+
+static void file_shared_handle_private_of_read_only_fd_is_writable_rw_first(void **state)
+{
+    (void)state;
+    shared_handle_private_mapping_of_read_only_fd_becomes_writable(true);
+}
+
+static void file_shared_handle_private_of_read_only_fd_is_writable_ro_first(void **state)
+{
+    (void)state;
+    shared_handle_private_mapping_of_read_only_fd_becomes_writable(false);
+}
+
+static void shared_handle_writeback_goes_through_the_writable_fd(bool rw_first)
+{
+    struct env e;
+    env_open(&e, 4 * PG);
+    gmm_space *b = new_space(e.sys, GMM_ABI_X86_64);
+    gmm_addr aa, ba;
+    map_rw_and_ro(&e, b, rw_first, &aa, &ba);
+    poke(e.s, aa + 7, 'd');
+    assert_int_equal(peek(b, ba + 7), 'd');
+    /* msync of the read-only mapping syncs nothing (Linux: no VM_SHARED,
+     * no vfs_fsync_range); the writable one's writes back through FD_RW. */
+    assert_int_equal(gmm_sys_msync(b, ba, 2 * PG, GMM_MS_SYNC), 0);
+    assert_int_equal(e.file.writes, 0);
+    assert_int_equal(e.file.data[7], 'A');
+    assert_int_equal(gmm_sys_msync(e.s, aa, 2 * PG, GMM_MS_SYNC), 0);
+    assert_int_equal(e.file.writes, 1);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.data[7], 'd');
+    /* Dirty again, then the only writable mapping goes: its pages are
+     * written back through it, and the read-only one still sees them. */
+    poke(e.s, aa + PG + 9, 'e');
+    assert_int_equal(gmm_sys_munmap(e.s, aa, 2 * PG), 0);
+    assert_int_equal(e.file.writes, 2);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.data[PG + 9], 'e');
+    assert_int_equal(peek(b, ba + PG + 9), 'e');
+    /* Nothing is dirty, and nothing left can dirty a page. */
+    assert_int_equal(gmm_file_sync(e.sys, 0x801, 1234), 0);
+    assert_int_equal(gmm_sys_msync(b, ba, 2 * PG, GMM_MS_SYNC), 0);
+    assert_int_equal(e.file.writes, 2);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.releases, 0);
+    /* A new writable mapping brings its handle back for writeback. */
+    int64_t c = fmap(e.s, PG, RW, FSHARED, FD_RW, 0);
+    assert_int_equal(c, TOP - PG);
+    poke(e.s, (gmm_addr)c + 1, 'f');
+    assert_int_equal(gmm_file_sync(e.sys, 0x801, 1234), 0);
+    assert_int_equal(e.file.writes, 3);
+    assert_int_equal(e.file.ro_writes, 0);
+    assert_int_equal(e.file.data[1], 'f');
+    gmm_space_destroy(b);
+    env_close(&e);
+    assert_int_equal(e.file.writes, 3);
+    assert_int_equal(e.file.releases, 1);
+}
+
+static void file_shared_handle_writeback_through_writable_fd_rw_first(void **state)
+{
+    (void)state;
+    shared_handle_writeback_goes_through_the_writable_fd(true);
+}
+
+static void file_shared_handle_writeback_through_writable_fd_ro_first(void **state)
+{
+    (void)state;
+    shared_handle_writeback_goes_through_the_writable_fd(false);
+}
+
+/* No memory for the read-only fd's own reference: the mmap fails, and
+ * the handle, still held for the read-write fd, is not released. */
+static void file_shared_handle_out_of_memory_keeps_the_handle_held(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 4 * PG);
+    int64_t a = fmap(e.s, 2 * PG, RW, FSHARED, FD_RW, 0);
+    assert_int_equal(a, TOP - 2 * PG);
+    e.fail_allocs = true;
+    assert_int_equal(fmap(e.s, PG, R, FSHARED, FD_SAME_RDONLY, 0), -GMM_ENOMEM);
+    e.fail_allocs = false;
+    assert_int_equal(e.file.releases, 0);
+    poke(e.s, (gmm_addr)a, 'm');
+    assert_int_equal(gmm_sys_munmap(e.s, (gmm_addr)a, 2 * PG), 0);
+    assert_int_equal(e.file.releases, 1);
+    assert_int_equal(e.file.writes, 1);
+    assert_int_equal(e.file.data[0], 'm');
+    /* Nothing held: the failed reference releases the handle at once. */
+    e.fail_allocs = true;
+    assert_int_equal(fmap(e.s, PG, R, FSHARED, FD_SAME_RDONLY, 0), -GMM_ENOMEM);
+    e.fail_allocs = false;
+    assert_int_equal(e.file.releases, 2);
+    ASSERT_MAPS(e.s, "");
+    env_close(&e);
+    assert_int_equal(e.file.releases, 2);
 }
 
 /* ---- handle references ---- */
@@ -842,6 +1106,15 @@ int main(void)
         cmocka_unit_test(file_offset_overflow_is_eoverflow),
         cmocka_unit_test(file_growsdown_is_einval),
         cmocka_unit_test(file_hugetlb_is_einval),
+        cmocka_unit_test(file_shared_handle_mmap_rights_rw_first),
+        cmocka_unit_test(file_shared_handle_mmap_rights_ro_first),
+        cmocka_unit_test(file_shared_handle_no_write_through_read_only_fd_rw_first),
+        cmocka_unit_test(file_shared_handle_no_write_through_read_only_fd_ro_first),
+        cmocka_unit_test(file_shared_handle_private_of_read_only_fd_is_writable_rw_first),
+        cmocka_unit_test(file_shared_handle_private_of_read_only_fd_is_writable_ro_first),
+        cmocka_unit_test(file_shared_handle_writeback_through_writable_fd_rw_first),
+        cmocka_unit_test(file_shared_handle_writeback_through_writable_fd_ro_first),
+        cmocka_unit_test(file_shared_handle_out_of_memory_keeps_the_handle_held),
         cmocka_unit_test(file_release_runs_when_the_last_mapping_goes),
         cmocka_unit_test(file_release_runs_after_a_failed_mmap),
         cmocka_unit_test(file_release_runs_at_space_destruction),

@@ -2,7 +2,8 @@
  * test_threads.c - the thread model: several threads mapping, unmapping,
  * protecting, forking and accessing one space through their own CPU
  * objects; pointers that stay valid memory until the CPU quiesces; TLBs
- * that see other threads' changes.  Run under ThreadSanitizer by .ci/run
+ * that see other threads' changes; gmm_translate from several threads,
+ * each through TLBs of its own.  Run under ThreadSanitizer by .ci/run
  * (-DGMM_TSAN=ON) and under ASan+UBSan with the rest.
  */
 #include "testutil.h"
@@ -525,6 +526,247 @@ static void offline_cpu_lets_frames_be_reused_under_the_cap(void **state)
     gmm_system_destroy(sys);
 }
 
+/* ---- gmm_translate from any thread ----
+ * Each calling thread translates through a TLB of its own, so threads
+ * calling gmm_translate on one space never write a TLB another reads. */
+
+#define STABLE 0x30000000ull
+#define STABLE_PAGES 16
+#define TRANSLATORS 2
+
+struct translator_arg {
+    struct shared *sh;
+    uint64_t seed;
+    int id;
+    long bad;         /* reads of a stable page that were not its byte */
+    long translated;  /* translations of stable pages */
+    uint8_t shadow[PG]; /* what its own page should hold */
+};
+
+/* Reads the read-only pages of the stable range (each holds its page
+ * number) and stores to a page of its own there, while the mapper thread
+ * changes the window: every change is an invalidation this thread's TLB
+ * catches up with.  Window addresses are translated too (their pointers
+ * are not used: the mapper may unmap them at any time). */
+static void *translator(void *p)
+{
+    struct translator_arg *w = p;
+    struct shared *sh = w->sh;
+    uint64_t seed = w->seed;
+    gmm_addr own = STABLE + (STABLE_PAGES - 1 - (uint64_t)w->id) * PG;
+    while (now_ns() < sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        uint64_t pg = r % (STABLE_PAGES - TRANSLATORS);
+        const uint8_t *q = gmm_translate(sh->s, STABLE + pg * PG + (r >> 20) % PG, GMM_ACCESS_READ);
+        if (!q || *q != (uint8_t)pg)
+            w->bad++;
+        uint64_t off = (r >> 32) % PG;
+        uint8_t *o = gmm_translate(sh->s, own + off, GMM_ACCESS_WRITE);
+        if (!o || *o != w->shadow[off])
+            w->bad++;
+        else
+            *o = w->shadow[off] = (uint8_t)r;
+        (void)gmm_translate(sh->s, WINDOW + (r >> 40) % (WINDOW_PAGES * PG),
+                            (r >> 8) % 2 ? GMM_ACCESS_WRITE : GMM_ACCESS_READ);
+        w->translated += 2;
+    }
+    return NULL;
+}
+
+static void *mapper(void *p)
+{
+    struct shared *sh = p;
+    uint64_t seed = 0x2545F4914F6CDD1Dull;
+    while (now_ns() < sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        gmm_addr a = WINDOW + (r % WINDOW_PAGES) * PG;
+        uint64_t len = (1 + (r >> 8) % 4) * PG;
+        switch ((r >> 16) % 3) {
+        case 0:
+            gmm_sys_mmap(sh->s, a, len, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0);
+            break;
+        case 1:
+            gmm_sys_munmap(sh->s, a, len);
+            break;
+        default:
+            gmm_sys_mprotect(sh->s, a, len, (int)((r >> 24) % 4));
+            break;
+        }
+        __atomic_add_fetch(&sh->ops, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void translate_from_two_threads_while_a_third_maps_and_unmaps(void **state)
+{
+    (void)state;
+    struct shared sh = {0};
+    gmm_host host = {.user = &sh, .fault = count_fault};
+    sh.sys = gmm_system_create(&host);
+    sh.s = new_space(sh.sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_sys_mmap(sh.s, STABLE, STABLE_PAGES * PG, RW, ANON_PRIV | GMM_MAP_FIXED,
+                                  -1, 0),
+                     (int64_t)STABLE);
+    for (uint64_t i = 0; i < STABLE_PAGES; i++) {
+        uint8_t page[PG];
+        memset(page, (int)i, sizeof(page));
+        if (i >= STABLE_PAGES - TRANSLATORS)
+            memset(page, 0, sizeof(page));
+        assert_int_equal(gmm_write(sh.s, STABLE + i * PG, page, PG), 0);
+    }
+    assert_int_equal(gmm_sys_mprotect(sh.s, STABLE, (STABLE_PAGES - TRANSLATORS) * PG,
+                                      GMM_PROT_READ),
+                     0);
+    sh.deadline_ns = now_ns() + 500000000u;
+    pthread_t t[TRANSLATORS + 1];
+    struct translator_arg args[TRANSLATORS];
+    for (int i = 0; i < TRANSLATORS; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].sh = &sh;
+        args[i].seed = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        args[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, translator, &args[i]), 0);
+    }
+    assert_int_equal(pthread_create(&t[TRANSLATORS], NULL, mapper, &sh), 0);
+    for (int i = 0; i <= TRANSLATORS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < TRANSLATORS; i++) {
+        assert_int_equal(args[i].bad, 0);
+        assert_true(args[i].translated > 1000);
+        /* Its stores reached its page of the space. */
+        uint8_t page[PG];
+        assert_int_equal(gmm_read(sh.s, STABLE + (STABLE_PAGES - 1 - (uint64_t)i) * PG, page, PG),
+                         0);
+        assert_memory_equal(page, args[i].shadow, PG);
+    }
+    assert_true(sh.ops > 100);
+    CHECK(sh.s);
+    gmm_space_destroy(sh.s);
+    gmm_system_destroy(sh.sys);
+}
+
+/* An allocator that hands the last freed block of n bytes back for the
+ * next request of n bytes, so that a space created after another is
+ * destroyed gets the same address. */
+struct recycler {
+    void *block;
+    size_t size;
+};
+
+static void *recycling_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    struct recycler *rc = ud;
+    if (new_size == 0) {
+        if (!rc->block && old_size >= 8192) {
+            rc->block = ptr;
+            rc->size = old_size;
+        } else {
+            free(ptr);
+        }
+        return NULL;
+    }
+    if (rc->block && rc->size == new_size) {
+        void *p = rc->block;
+        rc->block = NULL;
+        return p;
+    }
+    return malloc(new_size);
+}
+
+/* A TLB is tagged with its space's id, never reused: a space created at
+ * the address of a destroyed one does not see the old one's entries. */
+static void *translate_in_a_reused_space(void *p)
+{
+    struct recycler *rc = p;
+    gmm_system *sys = gmm_system_create_with_allocator(NULL, recycling_alloc, rc);
+    assert_non_null(sys);
+    gmm_space *a = new_space(sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_sys_mmap(a, WINDOW, PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0), WINDOW);
+    assert_int_equal(gmm_write(a, WINDOW, "a", 1), 0);
+    const char *q = gmm_translate(a, WINDOW, GMM_ACCESS_READ);
+    assert_non_null(q);
+    assert_int_equal(*q, 'a');
+    gmm_space_destroy(a);
+    gmm_space *b = new_space(sys, GMM_ABI_X86_64);
+    assert_ptr_equal(b, a); /* the case under test */
+    assert_int_equal(gmm_sys_mmap(b, WINDOW, PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0), WINDOW);
+    /* b's page is demand zero: the zero page, not a's old frame. */
+    q = gmm_translate(b, WINDOW, GMM_ACCESS_READ);
+    assert_non_null(q);
+    assert_int_equal(*q, 0);
+    assert_ptr_not_equal(gmm_translate(b, WINDOW, GMM_ACCESS_WRITE), NULL);
+    assert_int_equal(*(const char *)gmm_translate(b, WINDOW, GMM_ACCESS_READ), 0);
+    gmm_space_destroy(b);
+    gmm_system_destroy(sys);
+    return NULL;
+}
+
+static void translate_tlb_of_a_destroyed_space_is_not_used_for_one_at_its_address(void **state)
+{
+    (void)state;
+    struct recycler rc = {0};
+    /* In a thread of its own, so that the thread's TLBs are freed at its
+     * exit (the sanitizers' leak check sees any left). */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, translate_in_a_reused_space, &rc), 0);
+    pthread_join(t, NULL);
+    free(rc.block);
+}
+
+/* One thread translating in more spaces than it keeps TLBs for, round
+ * robin: each space's own pages every time, and changes made while the
+ * thread's TLB for a space was not its current one are seen. */
+static void translate_one_thread_many_spaces(void **state)
+{
+    (void)state;
+    enum { SPACES = 6 };
+    gmm_system *sys = new_system(NULL);
+    gmm_space *sp[SPACES];
+    uint8_t want[SPACES][4];
+    for (int i = 0; i < SPACES; i++) {
+        sp[i] = new_space(sys, GMM_ABI_X86_64);
+        assert_int_equal(gmm_sys_mmap(sp[i], WINDOW, 4 * PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                         WINDOW);
+        for (int k = 0; k < 4; k++) {
+            want[i][k] = (uint8_t)(16 * i + k);
+            assert_int_equal(gmm_write(sp[i], WINDOW + (uint64_t)k * PG, &want[i][k], 1), 0);
+        }
+    }
+    for (int round = 0; round < 20; round++) {
+        for (int j = 0; j < SPACES; j++) {
+            /* Rounds 0-9: every space in turn; then the first three only,
+             * which stay cached. */
+            int i = round < 10 ? j : j % 3;
+            int k = (round + j) % 4;
+            uint8_t *q = gmm_translate(sp[i], WINDOW + (uint64_t)k * PG, GMM_ACCESS_WRITE);
+            assert_non_null(q);
+            assert_int_equal(*q, want[i][k]);
+            *q = ++want[i][k];
+        }
+        if (round == 12) {
+            /* Space 1 is remapped and refilled behind this thread's TLB. */
+            assert_int_equal(gmm_sys_munmap(sp[1], WINDOW, 4 * PG), 0);
+            assert_int_equal(gmm_sys_mmap(sp[1], WINDOW, 4 * PG, RW, ANON_PRIV | GMM_MAP_FIXED,
+                                          -1, 0),
+                             WINDOW);
+            for (int k = 0; k < 4; k++) {
+                want[1][k] = (uint8_t)(200 + k);
+                assert_int_equal(gmm_write(sp[1], WINDOW + (uint64_t)k * PG, &want[1][k], 1), 0);
+            }
+        }
+    }
+    for (int i = 0; i < SPACES; i++) {
+        for (int k = 0; k < 4; k++) {
+            uint8_t v = 0;
+            assert_int_equal(gmm_read(sp[i], WINDOW + (uint64_t)k * PG, &v, 1), 0);
+            assert_int_equal(v, want[i][k]);
+        }
+        CHECK(sp[i]);
+        gmm_space_destroy(sp[i]);
+    }
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +774,9 @@ int main(void)
         cmocka_unit_test(unmapped_frame_is_not_reused_before_the_cpu_quiesces),
         cmocka_unit_test(cpu_tlbs_see_unmap_and_mprotect_by_others),
         cmocka_unit_test(offline_cpu_lets_frames_be_reused_under_the_cap),
+        cmocka_unit_test(translate_from_two_threads_while_a_third_maps_and_unmaps),
+        cmocka_unit_test(translate_tlb_of_a_destroyed_space_is_not_used_for_one_at_its_address),
+        cmocka_unit_test(translate_one_thread_many_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
