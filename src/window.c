@@ -406,6 +406,16 @@ static pte_t window_state(gmm_space *s, const struct region *r, gmm_addr page, p
     return pte_make(pte_frame(pte)) | (grant & GMM_ACCESS_WRITE ? WPTE_WRITE : 0);
 }
 
+/* Maps guest pages [q, k) to the states st[] unless they are mapped so
+ * already.  0 or -1 (window_map_run). */
+static int window_map_new(gmm_window *w, uint64_t q, uint64_t k, const pte_t *st)
+{
+    for (uint64_t i = q; i < k; i++)
+        if (map_get(w, i) != st[i - q])
+            return window_map_run(w, q, k - q, st);
+    return 0;
+}
+
 /* Fault-around: the pages of the aligned block around the faulting page
  * that r maps and that are present (or, in private anonymous memory, made
  * present as the faulting access would make them: zero pages for a read,
@@ -444,22 +454,25 @@ static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_
         }
         st[q - first] = pte && !(pte & PTE_GUARD) ? window_state(s, r, q << PAGE_SHIFT, pte) : 0;
     }
-    /* Runs of one host mapping kind, each mapped at once. */
-    int ret = 0;
+    /* Runs of one host mapping kind, each mapped at once.  The faulting
+     * page's run goes last: a run that would pass the budget flushes the
+     * whole window first, and had it come after the faulting page's run,
+     * the access would be retried against an unmapped page, fault again
+     * and map the same block the same way, for ever. */
+    uint64_t fq = pn, fk = pn;
     for (uint64_t q = first; q < end;) {
         uint64_t k = q + 1;
         if (st[q - first]) {
             while (k < end && st[k - first] && same_mapping(st[k - 1 - first], st[k - first]))
                 k++;
-            bool already = true;
-            for (uint64_t i = q; i < k && already; i++)
-                already = map_get(w, i) == st[i - first];
-            if (!already && window_map_run(w, q, k - q, &st[q - first]) && q <= pn && pn < k)
-                ret = -1;
+            if (q <= pn && pn < k)
+                fq = q, fk = k;
+            else
+                (void)window_map_new(w, q, k, &st[q - first]);
         }
         q = k;
     }
-    return ret;
+    return fk > fq ? window_map_new(w, fq, fk, &st[fq - first]) : 0;
 }
 
 int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *out)

@@ -220,6 +220,7 @@ static void untouched_anonymous_memory_reads_zero_and_stores_land(void **state)
 static gmm_window *own_w;
 static sigjmp_buf own_jmp;
 static int own_ret[8], own_access[8], own_calls;
+static int own_cap = 1000; /* calls after which the handler gives up */
 static gmm_fault own_fault;
 
 static void own_handler(int sig, siginfo_t *si, void *uc)
@@ -233,17 +234,21 @@ static void own_handler(int sig, siginfo_t *si, void *uc)
         own_access[own_calls] = access;
     }
     own_calls++;
+    if (r == 0 && own_calls >= own_cap)
+        siglongjmp(own_jmp, 2); /* resolved again and again: it never completes */
     if (r == 0)
         return; /* resolved: the access is retried */
     own_fault = f;
     siglongjmp(own_jmp, 1);
 }
 
-/* 0: completed, 1: the handler jumped back. */
+/* 0: completed, 1: the guest's signal or not the window's, 2: the
+ * handler gave up after own_cap calls. */
 static int own_access_byte(volatile uint8_t *p, int write)
 {
-    if (sigsetjmp(own_jmp, 1))
-        return 1;
+    int r = sigsetjmp(own_jmp, 1);
+    if (r)
+        return r;
     if (write)
         *p = 0x42;
     else
@@ -315,6 +320,51 @@ static void own_handler_gets_0_1_and_efault_from_gmm_window_fault(void **state)
     assert_int_equal(gmm_window_fault(w, (uintptr_t)outside, GMM_ACCESS_READ, &f), -GMM_EFAULT);
     WCHECK(sys, w);
     munmap(outside, PG);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+/* With the smallest budget (16 host mappings) and fault-around 16, a
+ * block whose 16 frames lie at scattered memory-file offsets needs more
+ * mappings than the budget: the fault must still leave the faulting page
+ * mapped, or the access faults for ever. */
+static void fault_around_over_the_budget_still_maps_the_faulting_page(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    gmm_window_set_budget(w, 16);
+    map_fixed(s, A, 16 * PG, RW, ANON_PRIV, -1);
+    /* Frames taken in reverse page order: no two neighbours follow. */
+    for (int i = 15; i >= 0; i--)
+        assert_int_equal(gmm_write(s, A + (uint64_t)i * PG, &(uint8_t){(uint8_t)('A' + i)}, 1), 0);
+    CHECK(s);
+    struct sigaction sa, old_segv;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = own_handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    own_w = w;
+    own_calls = 0;
+    assert_int_equal(sigaction(SIGSEGV, &sa, &old_segv), 0);
+    int first = own_access_byte(gmm_window_base(w) + A, 0);
+    int first_calls = own_calls;
+    own_calls = 0;
+    int last = own_access_byte(gmm_window_base(w) + A + 15 * PG, 1);
+    int last_calls = own_calls;
+    assert_int_equal(sigaction(SIGSEGV, &old_segv, NULL), 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(first_calls, 1);
+    assert_int_equal(last, 0);
+    assert_true(last_calls <= 1);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A + 7 * PG), 'H');
+    gmm_window_stats st;
+    gmm_window_get_stats(w, &st);
+    assert_true(st.host_mappings <= 16);
+    WCHECK(sys, w);
     gmm_window_destroy(w);
     gmm_space_destroy(s);
     gmm_system_destroy(sys);
@@ -982,6 +1032,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(untouched_anonymous_memory_reads_zero_and_stores_land),
         cmocka_unit_test(own_handler_gets_0_1_and_efault_from_gmm_window_fault),
+        cmocka_unit_test(fault_around_over_the_budget_still_maps_the_faulting_page),
         cmocka_unit_test(fork_child_and_parent_windows_do_not_see_each_others_stores),
         cmocka_unit_test(store_to_read_only_memory_gets_segv_accerr_and_changes_nothing),
         cmocka_unit_test(unmapped_guest_address_gets_segv_maperr),
