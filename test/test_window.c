@@ -694,6 +694,255 @@ static void window_follows_mprotect_munmap_mremap_and_dontneed(void **state)
     gmm_system_destroy(sys);
 }
 
+
+/* ---- more of what the guest sees through a window ---- */
+
+static void shared_anonymous_memory_is_shared_with_the_fork_child_through_both_windows(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *wp = new_window(s, LO, HI);
+    map_fixed(s, A, 2 * PG, RW, ANON_SHARED, -1);
+    map_fixed(s, B, PG, RW, ANON_PRIV, -1);
+    store(wp, A, 's');
+    store(wp, B, 'p');
+    gmm_space *c = gmm_space_fork(s);
+    assert_non_null(c);
+    gmm_window *wc = new_window(c, LO, HI);
+    store(wc, A + PG, 'c');
+    assert_int_equal(load(wp, A + PG), 'c');
+    store(wp, A, 'S');
+    assert_int_equal(load(wc, A), 'S');
+    /* The private page next to it is copied on write as ever. */
+    store(wc, B, 'q');
+    assert_int_equal(load(wp, B), 'p');
+    WCHECK(sys, wp);
+    WCHECK(sys, wc);
+    /* MADV_REMOVE: shared memory reads zero in every mapping. */
+    assert_int_equal(gmm_sys_madvise(c, A, 2 * PG, GMM_MADV_REMOVE), 0);
+    WCHECK(sys, wp);
+    WCHECK(sys, wc);
+    assert_int_equal(load(wp, A), 0);
+    assert_int_equal(load(wp, A + PG), 0);
+    assert_int_equal(load(wc, A + PG), 0);
+    store(wp, A + PG, 'r');
+    assert_int_equal(load(wc, A + PG), 'r');
+    WCHECK(sys, wp);
+    WCHECK(sys, wc);
+    gmm_window_destroy(wc);
+    gmm_space_destroy(c);
+    gmm_window_destroy(wp);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void store_to_a_private_file_page_copies_it_and_leaves_the_file(void **state)
+{
+    (void)state;
+    struct memfile_env e;
+    gmm_system *sys = file_system(&e, 2 * PG);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 2 * PG, RW, GMM_MAP_PRIVATE, MEMFILE_FD_RW);
+    map_fixed(s, B, 2 * PG, RW, GMM_MAP_SHARED, MEMFILE_FD_RW);
+    assert_int_equal(load(w, A + 1), 'a');
+    store(w, A + 1, 'P');
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A + 1), 'P');
+    assert_int_equal(load(w, B + 1), 'a');
+    assert_int_equal(gmm_sys_msync(s, A, 2 * PG, GMM_MS_SYNC), 0);
+    assert_int_equal(e.file.writes, 0);
+    assert_int_equal(e.file.data[1], 'a');
+    /* The emulator's write(2) to the file: the shared page and the private
+     * page not yet copied see it, the copy does not. */
+    e.file.data[2] = 'W';
+    e.file.data[PG + 2] = 'W';
+    gmm_file_written(sys, 0x801, 77, 2, "W", 1);
+    gmm_file_written(sys, 0x801, 77, PG + 2, "W", 1);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, B + 2), 'W');
+    assert_int_equal(load(w, A + 2), 'a');
+    assert_int_equal(load(w, A + PG + 2), 'W');
+    /* MADV_DONTNEED drops the copy: the file's page again. */
+    assert_int_equal(gmm_sys_madvise(s, A, PG, GMM_MADV_DONTNEED), 0);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A + 1), 'a');
+    assert_int_equal(load(w, A + 2), 'W');
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void brk_shrink_and_exec_reset_unmap_window_pages(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    assert_int_equal(gmm_space_init_brk(s, A), 0);
+    assert_int_equal(gmm_sys_brk(s, A + 3 * PG), (int64_t)(A + 3 * PG));
+    store(w, A, 'h');
+    store(w, A + 2 * PG, 'i');
+    WCHECK(sys, w);
+    assert_int_equal(gmm_sys_brk(s, A + PG), (int64_t)(A + PG));
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A), 'h');
+    expect_fault(w, A + 2 * PG, 0, GMM_SIGSEGV, GMM_SEGV_MAPERR);
+    assert_int_equal(gmm_sys_brk(s, A + 3 * PG), (int64_t)(A + 3 * PG));
+    assert_int_equal(load(w, A + 2 * PG), 0);
+    WCHECK(sys, w);
+    assert_int_equal(gmm_space_exec_reset(s), 0);
+    WCHECK(sys, w);
+    expect_fault(w, A, 0, GMM_SIGSEGV, GMM_SEGV_MAPERR);
+    assert_ptr_equal(gmm_window_space(w), s);
+    map_fixed(s, A, PG, RW, ANON_PRIV, -1);
+    assert_int_equal(load(w, A), 0);
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void mmap_fixed_over_a_mapping_shows_the_new_one(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 4 * PG, RW, ANON_PRIV, -1);
+    for (int i = 0; i < 4; i++)
+        store(w, A + (uint64_t)i * PG, 'o');
+    map_fixed(s, A + PG, 2 * PG, GMM_PROT_READ, ANON_PRIV, -1);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A), 'o');
+    assert_int_equal(load(w, A + PG), 0);
+    expect_fault(w, A + 2 * PG, 1, GMM_SIGSEGV, GMM_SEGV_ACCERR);
+    assert_int_equal(load(w, A + 3 * PG), 'o');
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void mremap_grow_and_dontunmap_through_the_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, PG, RW, ANON_PRIV, -1);
+    store(w, A + 9, 'm');
+    /* Grown in place: the new page is demand zero. */
+    assert_int_equal(gmm_sys_mremap(s, A, PG, 3 * PG, 0, 0), (int64_t)A);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A + 9), 'm');
+    assert_int_equal(load(w, A + 2 * PG), 0);
+    store(w, A + 2 * PG, 'n');
+    /* DONTUNMAP: the bytes move, the old range stays mapped and reads
+     * zero (private anonymous). */
+    assert_int_equal(gmm_sys_mremap(s, A, 3 * PG, 3 * PG,
+                                    GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED | GMM_MREMAP_DONTUNMAP, B),
+                     (int64_t)B);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, B + 9), 'm');
+    assert_int_equal(load(w, B + 2 * PG), 'n');
+    assert_int_equal(load(w, A + 9), 0);
+    assert_int_equal(load(w, A + 2 * PG), 0);
+    ASSERT_MAPS(s, LINES(anon_line(A, A + 3 * PG, "rw-p"), anon_line(B, B + 3 * PG, "rw-p")));
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void guard_pages_fault_through_the_window_next_to_mapped_ones(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 16 * PG, RW, ANON_PRIV, -1);
+    store(w, A + PG, 'x');
+    assert_int_equal(gmm_sys_madvise(s, A + PG, PG, GMM_MADV_GUARD_INSTALL), 0);
+    WCHECK(sys, w);
+    /* Fault-around over the block maps its neighbours, never the guard. */
+    assert_int_equal(load(w, A), 0);
+    store(w, A + 2 * PG, 'y');
+    WCHECK(sys, w);
+    expect_fault(w, A + PG, 0, GMM_SIGSEGV, GMM_SEGV_MAPERR);
+    expect_fault(w, A + PG + 5, 1, GMM_SIGSEGV, GMM_SEGV_MAPERR);
+    assert_int_equal(gmm_sys_madvise(s, A + PG, PG, GMM_MADV_GUARD_REMOVE), 0);
+    assert_int_equal(load(w, A + PG), 0);
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+/* Fault-around makes the block present as the faulting access would, as
+ * Linux's large folios do: a store gives the block fresh frames (rss), a
+ * load zero pages (resident for mincore, not in rss). */
+static void fault_around_pages_count_in_rss_and_mincore(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 32 * PG, RW, ANON_PRIV, -1);
+    map_fixed(s, B, PG, RW, ANON_PRIV, -1);
+    char v[40];
+    store(w, A + 3 * PG, 1);
+    WCHECK(sys, w);
+    assert_int_equal(mincore_str(s, A, 32, B, v), 0);
+    assert_string_equal(v, "11111111111111110000000000000000");
+    assert_int_equal(status_kb(s, "RssAnon"), 16 * 4 + 4);
+    assert_int_equal(load(w, A + 20 * PG), 0);
+    WCHECK(sys, w);
+    assert_int_equal(mincore_str(s, A, 32, B, v), 0);
+    assert_string_equal(v, "11111111111111111111111111111111");
+    assert_int_equal(status_kb(s, "RssAnon"), 16 * 4 + 4);
+    /* Fault-around 1: only the faulting page. */
+    gmm_window_set_fault_around(w, 1);
+    map_fixed(s, A, 32 * PG, RW, ANON_PRIV, -1);
+    store(w, A + 3 * PG, 1);
+    assert_int_equal(load(w, A + 20 * PG), 0);
+    assert_int_equal(mincore_str(s, A, 32, B, v), 0);
+    assert_string_equal(v, "00010000000000000000100000000000");
+    assert_int_equal(status_kb(s, "RssAnon"), 4 + 4);
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void store_beyond_the_memory_cap_gets_sigbus_oom(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    gmm_window_set_fault_around(w, 1);
+    map_fixed(s, A, 4 * PG, RW, ANON_PRIV, -1);
+    assert_int_equal(gmm_system_set_frame_limit(sys, 2), 0);
+    store(w, A, 1);
+    store(w, A + PG, 2);
+    expect_fault(w, A + 2 * PG, 1, GMM_SIGBUS, GMM_BUS_OOM);
+    /* A load needs no frame. */
+    assert_int_equal(load(w, A + 2 * PG), 0);
+    expect_fault(w, A + 2 * PG, 1, GMM_SIGBUS, GMM_BUS_OOM);
+    WCHECK(sys, w);
+    assert_int_equal(gmm_sys_munmap(s, A, PG), 0);
+    store(w, A + 2 * PG, 3);
+    assert_int_equal(read_byte(s, A + 2 * PG), 3);
+    assert_int_equal(read_byte(s, A + PG), 2);
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 /* ---- the two ABIs and creation ---- */
 
 static void i386_window_reserves_4_gib(void **state)
@@ -1042,6 +1291,14 @@ int main(void)
         cmocka_unit_test(shared_file_page_is_one_page_through_windows_of_two_spaces),
         cmocka_unit_test(truncated_file_page_faults_with_sigbus_through_the_window),
         cmocka_unit_test(window_follows_mprotect_munmap_mremap_and_dontneed),
+        cmocka_unit_test(shared_anonymous_memory_is_shared_with_the_fork_child_through_both_windows),
+        cmocka_unit_test(store_to_a_private_file_page_copies_it_and_leaves_the_file),
+        cmocka_unit_test(brk_shrink_and_exec_reset_unmap_window_pages),
+        cmocka_unit_test(mmap_fixed_over_a_mapping_shows_the_new_one),
+        cmocka_unit_test(mremap_grow_and_dontunmap_through_the_window),
+        cmocka_unit_test(guard_pages_fault_through_the_window_next_to_mapped_ones),
+        cmocka_unit_test(fault_around_pages_count_in_rss_and_mincore),
+        cmocka_unit_test(store_beyond_the_memory_cap_gets_sigbus_oom),
         cmocka_unit_test(i386_window_reserves_4_gib),
         cmocka_unit_test(x86_64_window_mirrors_only_its_sub_range),
         cmocka_unit_test(window_create_refuses_what_it_cannot_mirror),
