@@ -943,6 +943,70 @@ static void store_beyond_the_memory_cap_gets_sigbus_oom(void **state)
     gmm_system_destroy(sys);
 }
 
+
+/* Holes punched in one large host mapping add mappings: past the budget
+ * the window starts afresh instead, and stays exact. */
+static void holes_punched_past_the_budget_flush_the_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    gmm_window_set_budget(w, 16);
+    gmm_window_set_fault_around(w, 64);
+    map_fixed(s, A, 64 * PG, RW, ANON_PRIV, -1);
+    store(w, A, 1); /* 64 fresh frames in a row: one host mapping */
+    gmm_window_stats st;
+    gmm_window_get_stats(w, &st);
+    assert_int_equal(st.pages_mapped, 64);
+    assert_int_equal(st.host_mappings, 3);
+    assert_int_equal(st.flushes, 0);
+    WCHECK(sys, w);
+    for (int i = 1; i < 64; i += 2) {
+        assert_int_equal(gmm_sys_mprotect(s, A + (uint64_t)i * PG, PG, GMM_PROT_READ), 0);
+        gmm_window_get_stats(w, &st);
+        assert_true(st.host_mappings <= 16);
+        assert_int_equal(gmm_window_host_mappings(w), st.host_mappings);
+    }
+    assert_true(st.flushes > 0);
+    WCHECK(sys, w);
+    for (int i = 0; i < 64; i++) {
+        if (i % 2)
+            expect_fault(w, A + (uint64_t)i * PG, 1, GMM_SIGSEGV, GMM_SEGV_ACCERR);
+        else
+            store(w, A + (uint64_t)i * PG + 1, (uint8_t)i);
+        gmm_window_get_stats(w, &st);
+        assert_true(st.host_mappings <= 16);
+    }
+    WCHECK(sys, w);
+    for (int i = 0; i < 64; i += 2)
+        assert_int_equal(read_byte(s, A + (uint64_t)i * PG + 1), i);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void system_destroyed_before_the_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, PG, RW, ANON_PRIV, -1);
+    store(w, A, 'z');
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    assert_null(gmm_window_space(w));
+    assert_null(gmm_window_check(w));
+    assert_int_equal(gmm_window_host_mappings(w), 1);
+    gmm_fault f;
+    assert_int_equal(gmm_window_fault(w, (uintptr_t)(gmm_window_base(w) + A), GMM_ACCESS_READ, &f), 1);
+    assert_int_equal(f.signo, GMM_SIGSEGV);
+    assert_int_equal(f.code, GMM_SEGV_MAPERR);
+    assert_int_equal(f.addr, A);
+    gmm_window_destroy(w);
+}
+
 /* ---- the two ABIs and creation ---- */
 
 static void i386_window_reserves_4_gib(void **state)
@@ -1299,6 +1363,8 @@ int main(void)
         cmocka_unit_test(guard_pages_fault_through_the_window_next_to_mapped_ones),
         cmocka_unit_test(fault_around_pages_count_in_rss_and_mincore),
         cmocka_unit_test(store_beyond_the_memory_cap_gets_sigbus_oom),
+        cmocka_unit_test(holes_punched_past_the_budget_flush_the_window),
+        cmocka_unit_test(system_destroyed_before_the_window),
         cmocka_unit_test(i386_window_reserves_4_gib),
         cmocka_unit_test(x86_64_window_mirrors_only_its_sub_range),
         cmocka_unit_test(window_create_refuses_what_it_cannot_mirror),
