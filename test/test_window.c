@@ -20,6 +20,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #if defined(__linux__) && defined(__x86_64__)
 
@@ -1230,6 +1231,13 @@ static uint64_t next_rand(uint64_t *x)
     return *x;
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint8_t page_value(uint64_t i)
 {
     return (uint8_t)(i * 0x9E3779B1u >> 13) | 1;
@@ -1265,6 +1273,7 @@ static void random_touch_of_1_gib_stays_within_a_small_budget(void **state)
     }
     uint8_t *base = gmm_window_base(w);
     uint64_t most = 0;
+    double t0 = seconds_now();
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t p = order[i];
         /* Plain stores: a guest fault here would fail the test. */
@@ -1278,6 +1287,7 @@ static void random_touch_of_1_gib_stays_within_a_small_budget(void **state)
             most = n > most ? n : most;
         }
     }
+    double touch_s = seconds_now() - t0;
     free(order);
     WCHECK(sys, w);
     gmm_window_stats st;
@@ -1300,10 +1310,10 @@ static void random_touch_of_1_gib_stays_within_a_small_budget(void **state)
     WCHECK(sys, w);
     gmm_window_get_stats(w, &st);
     printf("[ window ] random touch of %llu MiB, budget %llu: %llu faults, %llu flushes, "
-           "at most %llu host mappings seen\n",
+           "at most %llu host mappings seen, %.1f s\n",
            (unsigned long long)(pages * PG >> 20), (unsigned long long)budget,
            (unsigned long long)st.faults, (unsigned long long)st.flushes,
-           (unsigned long long)most);
+           (unsigned long long)most, touch_s);
     gmm_window_destroy(w);
     gmm_space_destroy(s);
     gmm_system_destroy(sys);
