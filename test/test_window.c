@@ -945,6 +945,86 @@ static void store_beyond_the_memory_cap_gets_sigbus_oom(void **state)
 }
 
 
+
+static void droppable_pages_paged_out_read_zero_through_the_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 2 * PG, RW, GMM_MAP_DROPPABLE | GMM_MAP_ANONYMOUS, -1);
+    store(w, A + 3, 'd');
+    store(w, A + PG + 3, 'e');
+    assert_int_equal(gmm_sys_madvise(s, A, PG, GMM_MADV_PAGEOUT), 0);
+    WCHECK(sys, w);
+    assert_int_equal(load(w, A + 3), 0);
+    assert_int_equal(load(w, A + PG + 3), 'e');
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void stack_growth_through_the_window_stops_at_rlimit_stack(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    assert_int_equal(gmm_space_setrlimit(s, GMM_RLIMIT_STACK, 16 * PG, 16 * PG), 0);
+    map_fixed(s, B, 4 * PG, RW, ANON_PRIV | GMM_MAP_GROWSDOWN, -1);
+    store(w, B - 12 * PG, 1); /* 16 pages in all: the limit */
+    ASSERT_MAPS(s, anon_line(B - 12 * PG, B + 4 * PG, "rw-p"));
+    expect_fault(w, B - 12 * PG - 1, 1, GMM_SIGSEGV, GMM_SEGV_MAPERR);
+    ASSERT_MAPS(s, anon_line(B - 12 * PG, B + 4 * PG, "rw-p"));
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void truncation_removes_private_copies_of_file_pages_too(void **state)
+{
+    (void)state;
+    struct memfile_env e;
+    gmm_system *sys = file_system(&e, 2 * PG);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    map_fixed(s, A, 2 * PG, RW, GMM_MAP_PRIVATE, MEMFILE_FD_RW);
+    store(w, A + PG, 'c');
+    store(w, A, 'c');
+    WCHECK(sys, w);
+    e.file.size = PG;
+    gmm_file_resized(sys, 0x801, 77, PG);
+    WCHECK(sys, w);
+    expect_fault(w, A + PG, 0, GMM_SIGBUS, GMM_BUS_ADRERR);
+    assert_int_equal(load(w, A), 'c');
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void execute_only_memory_faults_pkuerr_on_a_load_through_the_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w = new_window(s, LO, HI);
+    assert_int_equal(gmm_space_set_execute_only(s, 1), 0);
+    map_fixed(s, A, PG, GMM_PROT_EXEC, ANON_PRIV, -1);
+    expect_fault(w, A, 0, GMM_SIGSEGV, GMM_SEGV_PKUERR);
+    /* A store too: Linux checks the key's rights before reporting a
+     * read-only mapping (bad_area_access_from_pkeys). */
+    expect_fault(w, A, 1, GMM_SIGSEGV, GMM_SEGV_PKUERR);
+    assert_int_equal(gmm_sys_mprotect(s, A, PG, GMM_PROT_READ | GMM_PROT_EXEC), 0);
+    assert_int_equal(load(w, A), 0);
+    WCHECK(sys, w);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 /* Holes punched in one large host mapping add mappings: past the budget
  * the window starts afresh instead, and stays exact. */
 static void holes_punched_past_the_budget_flush_the_window(void **state)
@@ -1373,6 +1453,10 @@ int main(void)
         cmocka_unit_test(guard_pages_fault_through_the_window_next_to_mapped_ones),
         cmocka_unit_test(fault_around_pages_count_in_rss_and_mincore),
         cmocka_unit_test(store_beyond_the_memory_cap_gets_sigbus_oom),
+        cmocka_unit_test(droppable_pages_paged_out_read_zero_through_the_window),
+        cmocka_unit_test(stack_growth_through_the_window_stops_at_rlimit_stack),
+        cmocka_unit_test(truncation_removes_private_copies_of_file_pages_too),
+        cmocka_unit_test(execute_only_memory_faults_pkuerr_on_a_load_through_the_window),
         cmocka_unit_test(holes_punched_past_the_budget_flush_the_window),
         cmocka_unit_test(system_destroyed_before_the_window),
         cmocka_unit_test(i386_window_reserves_4_gib),
