@@ -545,16 +545,27 @@ static const char *window_check(gmm_window *w, char *buf, size_t cap)
         if (!parse_line(line, &m) || m.end <= w->resv || m.start >= w->resv + w->resv_len)
             continue;
         lines++;
-        /* What maps nothing at the reservation's ends is private anonymous
-         * PROT_NONE memory, and the kernel merges it with a neighbour of
-         * the same kind (another window's reservation, a guard region)
-         * into one line: that line is still one mapping of the window. */
+        /* The kernel merges neighbouring mappings of one kind into one
+         * line: the reservation's unmapped ends with any private anonymous
+         * PROT_NONE memory next to it, and, where two reservations touch,
+         * the zero pages or the frames at following memory-file offsets at
+         * the end of one and the start of the other.  Such a line is one
+         * mapping of the window; the part outside it is the neighbour's to
+         * check.  Any other line that leaves the reservation is an error. */
+        uintptr_t end = w->resv + w->resv_len;
         bool unmapped = !strcmp(m.perms, "---p") && m.ino == 0;
-        if (!unmapped && (m.start < w->resv || m.end > w->resv + w->resv_len)) {
+        if (!unmapped && ((m.start < w->resv && !gmm_window_find(m.start)) ||
+                          (m.end > end && !gmm_window_find(m.end - 1)))) {
             snprintf(buf, cap, "a host mapping crosses the window's reservation: %s", line);
             err = buf;
             break;
         }
+        if (m.start < w->resv) {
+            m.off += w->resv - m.start;
+            m.start = w->resv;
+        }
+        if (m.end > end)
+            m.end = end;
         if (!strcmp(m.perms, "---p"))
             continue;
         bool zero = !strcmp(m.perms, "r--p") && m.ino == 0;

@@ -1025,6 +1025,64 @@ static void execute_only_memory_faults_pkuerr_on_a_load_through_the_window(void 
     gmm_system_destroy(sys);
 }
 
+
+/* Two windows whose reservations touch (the host places one right below
+ * the other): the page at the end of one and the page at the start of the
+ * other may map the same kind of thing, which the kernel merges into one
+ * line of /proc/self/maps. */
+static void touching_reservations_with_zero_pages_at_their_ends(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w1 = new_window(s, LO, HI);
+    gmm_window *w2 = new_window(s, LO, HI);
+    uintptr_t b1 = (uintptr_t)gmm_window_base(w1), b2 = (uintptr_t)gmm_window_base(w2);
+    if (b2 + HI != b1 + LO && b1 + HI != b2 + LO)
+        skip();
+    gmm_window *below = b2 < b1 ? w2 : w1, *above = b2 < b1 ? w1 : w2;
+    gmm_window_set_fault_around(below, 1);
+    gmm_window_set_fault_around(above, 1);
+    map_fixed(s, LO, PG, RW, ANON_PRIV, -1);
+    map_fixed(s, HI - PG, PG, RW, ANON_PRIV, -1);
+    assert_int_equal(load(above, LO), 0);
+    assert_int_equal(load(below, HI - PG), 0);
+    WCHECK(sys, below);
+    WCHECK(sys, above);
+    gmm_window_destroy(w1);
+    gmm_window_destroy(w2);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+static void touching_reservations_with_consecutive_frames_at_their_ends(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *w1 = new_window(s, LO, HI);
+    gmm_window *w2 = new_window(s, LO, HI);
+    uintptr_t b1 = (uintptr_t)gmm_window_base(w1), b2 = (uintptr_t)gmm_window_base(w2);
+    if (b2 + HI != b1 + LO && b1 + HI != b2 + LO)
+        skip();
+    gmm_window *below = b2 < b1 ? w2 : w1, *above = b2 < b1 ? w1 : w2;
+    gmm_window_set_fault_around(below, 1);
+    gmm_window_set_fault_around(above, 1);
+    map_fixed(s, LO, PG, RW, ANON_PRIV, -1);
+    map_fixed(s, HI - PG, PG, RW, ANON_PRIV, -1);
+    /* Frames in this order: HI - PG gets frame f, LO frame f + 1. */
+    assert_int_equal(gmm_write(s, HI - PG, "a", 1), 0);
+    assert_int_equal(gmm_write(s, LO, "b", 1), 0);
+    assert_int_equal(load(below, HI - PG), 'a');
+    assert_int_equal(load(above, LO), 'b');
+    WCHECK(sys, below);
+    WCHECK(sys, above);
+    gmm_window_destroy(w1);
+    gmm_window_destroy(w2);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 /* Holes punched in one large host mapping add mappings: past the budget
  * the window starts afresh instead, and stays exact. */
 static void holes_punched_past_the_budget_flush_the_window(void **state)
@@ -1457,6 +1515,8 @@ int main(void)
         cmocka_unit_test(stack_growth_through_the_window_stops_at_rlimit_stack),
         cmocka_unit_test(truncation_removes_private_copies_of_file_pages_too),
         cmocka_unit_test(execute_only_memory_faults_pkuerr_on_a_load_through_the_window),
+        cmocka_unit_test(touching_reservations_with_zero_pages_at_their_ends),
+        cmocka_unit_test(touching_reservations_with_consecutive_frames_at_their_ends),
         cmocka_unit_test(holes_punched_past_the_budget_flush_the_window),
         cmocka_unit_test(system_destroyed_before_the_window),
         cmocka_unit_test(i386_window_reserves_4_gib),
