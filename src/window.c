@@ -406,6 +406,16 @@ static pte_t window_state(gmm_space *s, const struct region *r, gmm_addr page, p
     return pte_make(pte_frame(pte)) | (grant & GMM_ACCESS_WRITE ? WPTE_WRITE : 0);
 }
 
+/* Maps guest pages [q, k) to the states st[] unless they are mapped so
+ * already.  0 or -1 (window_map_run). */
+static int window_map_new(gmm_window *w, uint64_t q, uint64_t k, const pte_t *st)
+{
+    for (uint64_t i = q; i < k; i++)
+        if (map_get(w, i) != st[i - q])
+            return window_map_run(w, q, k - q, st);
+    return 0;
+}
+
 /* The aligned block of fault-around pages around page pn, clipped to the
  * region r and the window: [*first, *end). */
 static void block_of(const gmm_window *w, const struct region *r, uint64_t pn, uint64_t *first,
@@ -497,22 +507,25 @@ static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_
         pte_t pte = slot ? *slot : 0;
         st[q - first] = pte && !(pte & PTE_GUARD) ? window_state(s, r, q << PAGE_SHIFT, pte) : 0;
     }
-    /* Runs of one host mapping kind, each mapped at once. */
-    int ret = 0;
+    /* Runs of one host mapping kind, each mapped at once.  The faulting
+     * page's run goes last: a run that would pass the budget flushes the
+     * whole window first, and had it come after the faulting page's run,
+     * the access would be retried against an unmapped page, fault again
+     * and map the same block the same way, for ever. */
+    uint64_t fq = pn, fk = pn;
     for (uint64_t q = first; q < end;) {
         uint64_t k = q + 1;
         if (st[q - first]) {
             while (k < end && st[k - first] && same_mapping(st[k - 1 - first], st[k - first]))
                 k++;
-            bool already = true;
-            for (uint64_t i = q; i < k && already; i++)
-                already = map_get(w, i) == st[i - first];
-            if (!already && window_map_run(w, q, k - q, &st[q - first]) && q <= pn && pn < k)
-                ret = -1;
+            if (q <= pn && pn < k)
+                fq = q, fk = k;
+            else
+                (void)window_map_new(w, q, k, &st[q - first]);
         }
         q = k;
     }
-    return ret;
+    return fk > fq ? window_map_new(w, fq, fk, &st[fq - first]) : 0;
 }
 
 int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *out)
@@ -588,14 +601,27 @@ static const char *window_check(gmm_window *w, char *buf, size_t cap)
         if (!parse_line(line, &m) || m.end <= w->resv || m.start >= w->resv + w->resv_len)
             continue;
         lines++;
-        /* The kernel may merge an edge of the reservation with a
-         * neighbour of the same kind outside it (another window's). */
+        /* The kernel merges neighbouring mappings of one kind into one
+         * line: the reservation's unmapped ends with any private anonymous
+         * PROT_NONE memory next to it, and, where two reservations touch,
+         * the zero pages or the frames at following memory-file offsets at
+         * the end of one and the start of the other.  Such a line is one
+         * mapping of the window; the part outside it is the neighbour's to
+         * check.  Any other line that leaves the reservation is an error. */
+        uintptr_t end = w->resv + w->resv_len;
+        bool unmapped = !strcmp(m.perms, "---p") && m.ino == 0;
+        if (!unmapped && ((m.start < w->resv && !gmm_window_find(m.start)) ||
+                          (m.end > end && !gmm_window_find(m.end - 1)))) {
+            snprintf(buf, cap, "a host mapping crosses the window's reservation: %s", line);
+            err = buf;
+            break;
+        }
         if (m.start < w->resv) {
             m.off += w->resv - m.start;
             m.start = w->resv;
         }
-        if (m.end > w->resv + w->resv_len)
-            m.end = w->resv + w->resv_len;
+        if (m.end > end)
+            m.end = end;
         if (!strcmp(m.perms, "---p"))
             continue;
         bool zero = !strcmp(m.perms, "r--p") && m.ino == 0;

@@ -17,6 +17,15 @@
  * (read(2) into guest memory is copy_to_user, write(2) from it is
  * copy_from_user), so they fault in pages exactly as gmm_write/gmm_read do.
  *
+ * The library's side also has host windows (guestmm.h, "Host windows")
+ * over W1, W2 and the top of the mmap area, and the mirror checker runs
+ * after every operation: every byte a successful user copy read is loaded
+ * again through a window and must be the same, and every successful user
+ * copy's bytes are stored again through one, which must not fault.  Only
+ * after a successful copy, so that the window accesses find every page
+ * present and change nothing Linux would see (fault-around 1: no
+ * neighbour made present).
+ *
  * Skipped where the host is not x86-64 Linux.
  */
 #include "testutil.h"
@@ -25,6 +34,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -930,6 +941,85 @@ static void files_compare_and_close(struct files *f, uint64_t seed)
         fail_msg("mismatch with the native kernel (details above)");                   \
     } while (0)
 
+
+/* ---- the library's host windows ---- */
+
+#define W3_LO 0x7FF000000000ull
+#define W3_HI 0x7FFFFFFFF000ull
+#define NWINDOWS 3
+
+struct windows {
+    gmm_window *w[NWINDOWS];
+    gmm_addr lo[NWINDOWS], hi[NWINDOWS];
+};
+
+/* The ready-made handler's sigaction (main installs it; cmocka replaces
+ * SIGSEGV/SIGBUS handlers around every test, so the test puts it back). */
+static struct sigaction window_segv, window_bus;
+static sigjmp_buf window_jmp;
+static volatile sig_atomic_t window_armed;
+static gmm_fault window_fault;
+static long window_bytes_loaded, window_bytes_stored;
+
+static void window_guest_fault(void *user, gmm_space *space, const gmm_fault *f)
+{
+    (void)user, (void)space;
+    window_fault = *f;
+    if (window_armed) {
+        window_armed = 0;
+        siglongjmp(window_jmp, 1);
+    }
+}
+
+static void windows_open(struct windows *ws, gmm_space *s, uint64_t a1)
+{
+    const gmm_addr lo[NWINDOWS] = {a1, W2_BASE, W3_LO};
+    const gmm_addr hi[NWINDOWS] = {a1 + W1_SIZE, W2_BASE + W2_SIZE, W3_HI};
+    for (int i = 0; i < NWINDOWS; i++) {
+        ws->w[i] = gmm_window_create(s, lo[i], hi[i]);
+        assert_non_null(ws->w[i]);
+        gmm_window_set_fault_around(ws->w[i], 1);
+        ws->lo[i] = lo[i];
+        ws->hi[i] = hi[i];
+    }
+}
+
+static void windows_close(struct windows *ws)
+{
+    for (int i = 0; i < NWINDOWS; i++)
+        gmm_window_destroy(ws->w[i]);
+}
+
+/* The window holding all of [a, a + n), or NULL. */
+static gmm_window *window_over(const struct windows *ws, gmm_addr a, uint64_t n)
+{
+    for (int i = 0; i < NWINDOWS; i++)
+        if (a >= ws->lo[i] && a + n <= ws->hi[i])
+            return ws->w[i];
+    return NULL;
+}
+
+/* Loads (write 0) or stores (write 1) bytes[0..n) at guest a through w.
+ * -1 when all completed, else the index of the byte that faulted. */
+static int window_copy(gmm_window *w, gmm_addr a, uint8_t *bytes, uint32_t n, int write)
+{
+    /* In integers: W3's base (guest address 0) lies below the host's
+     * address space, and a pointer there plus a would overflow. */
+    volatile uint8_t *p = (volatile uint8_t *)((uintptr_t)gmm_window_base(w) + a);
+    volatile uint32_t i = 0;
+    if (sigsetjmp(window_jmp, 1))
+        return (int)i;
+    window_armed = 1;
+    for (; i < n; i++) {
+        if (write)
+            p[i] = bytes[i];
+        else
+            bytes[i] = p[i];
+    }
+    window_armed = 0;
+    return -1;
+}
+
 static void compare_run(uint64_t seed, uint32_t nops)
 {
     static struct op ops[MAX_OPS];
@@ -948,8 +1038,8 @@ static void compare_run(uint64_t seed, uint32_t nops)
     pos += h.maps_len;
     uint64_t a1 = (h.start_brk + PG - 1) & ~(PG - 1);
 
-    gmm_host host = {.user = &files, .get_file = files_get};
-    gmm_system *sys = gmm_system_create(&host);
+    gmm_host host = {.user = &files, .get_file = files_get, .fault = window_guest_fault};
+    gmm_system *sys = gmm_system_create_mappable(&host);
     assert_non_null(sys);
     gmm_space *s = new_space(sys, GMM_ABI_X86_64);
     gmm_space_set_execute_only(s, host_has_pkeys());
@@ -962,6 +1052,10 @@ static void compare_run(uint64_t seed, uint32_t nops)
     assert_int_equal(gmm_space_init_brk(s, h.start_brk), 0);
     assert_int_equal(gmm_sys_brk(s, h.brk), (int64_t)h.brk);
     CHECK(s);
+    struct windows ws;
+    windows_open(&ws, s, a1);
+    assert_int_equal(sigaction(SIGSEGV, &window_segv, NULL), 0);
+    assert_int_equal(sigaction(SIGBUS, &window_bus, NULL), 0);
 
     static int64_t results[MAX_OPS];
     static char lib_maps[1 << 16], lib_filtered[1 << 16], native_maps[1 << 20];
@@ -1007,6 +1101,17 @@ static void compare_run(uint64_t seed, uint32_t nops)
             ret = gmm_write(s, addr, bytes, o->n);
             if (ret == 0)
                 ret = o->n;
+            gmm_window *w = ret > 0 ? window_over(&ws, addr, o->n) : NULL;
+            if (w) {
+                int at = window_copy(w, addr, bytes, o->n, 1);
+                if (at >= 0)
+                    fail_msg("seed %llu op %u: gmm_write of %u bytes at %#llx succeeded, a store "
+                             "through the window at %#llx got signal %d code %d",
+                             (unsigned long long)seed, i, o->n, (unsigned long long)addr,
+                             (unsigned long long)addr + (unsigned)at, window_fault.signo,
+                             window_fault.code);
+                window_bytes_stored += o->n;
+            }
             break;
         }
         case OP_MREMAP:
@@ -1032,6 +1137,21 @@ static void compare_run(uint64_t seed, uint32_t nops)
             if (ret == 0) {
                 ret = o->n;
                 data_len = o->n;
+                gmm_window *w = window_over(&ws, addr, o->n);
+                uint8_t loaded[PG];
+                int at = w ? window_copy(w, addr, loaded, o->n, 0) : -1;
+                if (at >= 0)
+                    fail_msg("seed %llu op %u: gmm_read of %u bytes at %#llx succeeded, a load "
+                             "through the window at %#llx got signal %d code %d",
+                             (unsigned long long)seed, i, o->n, (unsigned long long)addr,
+                             (unsigned long long)addr + (unsigned)at, window_fault.signo,
+                             window_fault.code);
+                if (w && memcmp(loaded, lib_data, o->n) != 0)
+                    fail_msg("seed %llu op %u: bytes loaded through the window at %#llx differ "
+                             "from gmm_read's",
+                             (unsigned long long)seed, i, (unsigned long long)addr);
+                if (w)
+                    window_bytes_loaded += o->n;
             }
             break;
         case OP_MADVISE:
@@ -1109,6 +1229,7 @@ static void compare_run(uint64_t seed, uint32_t nops)
         total_ops++;
     }
     assert_int_equal(pos, len);
+    windows_close(&ws);
     gmm_space_destroy(s);
     gmm_system_destroy(sys);
     /* Every store through a shared mapping reached the file, the same in
@@ -1137,6 +1258,9 @@ static void random_ops_match_the_native_kernel(void **state)
            "mlockall/munlockall %ld (%ld), mincore %ld (%ld), msync %ld (%ld)\n",
            mm_calls[0], mm_calls_ok[0], mm_calls[1], mm_calls_ok[1], mm_calls[2], mm_calls_ok[2],
            mm_calls[3], mm_calls_ok[3], mm_calls[4], mm_calls_ok[4]);
+    printf("[ native ] through host windows: %ld bytes loaded, %ld bytes stored, the mirror "
+           "checked after every operation\n",
+           window_bytes_loaded, window_bytes_stored);
 }
 
 int main(int argc, char **argv)
@@ -1149,6 +1273,11 @@ int main(int argc, char **argv)
         return 1;
     exe[n] = 0;
     self_exe = exe;
+    /* The ready-made window handler, installed once. */
+    if (gmm_window_install_handler())
+        return 1;
+    sigaction(SIGSEGV, NULL, &window_segv);
+    sigaction(SIGBUS, NULL, &window_bus);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_ops_match_the_native_kernel),
     };

@@ -3,12 +3,16 @@
  * protecting, forking and accessing one space through their own CPU
  * objects; pointers that stay valid memory until the CPU quiesces; TLBs
  * that see other threads' changes; gmm_translate from several threads,
- * each through TLBs of its own.  Run under ThreadSanitizer by .ci/run
- * (-DGMM_TSAN=ON) and under ASan+UBSan with the rest.
+ * each through TLBs of its own; a host window that two threads load and
+ * store through while a third changes the space.  Run under
+ * ThreadSanitizer by .ci/run (-DGMM_TSAN=ON) and under ASan+UBSan with the
+ * rest.
  */
 #include "testutil.h"
 
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <time.h>
 
 #define WINDOW 0x40000000ull
@@ -767,8 +771,219 @@ static void translate_one_thread_many_spaces(void **state)
     gmm_system_destroy(sys);
 }
 
+#if defined(__linux__) && defined(__x86_64__)
+
+/* ---- a host window shared by threads ---- */
+
+#define WIN_LO 0x40000000ull
+#define WIN_HI 0x50000000ull
+#define CPU_PAGES 64
+#define CPU_BYTES (CPU_PAGES * PG)
+/* Each CPU thread's region, and the range the syscall thread changes. */
+#define CPU_REGION(i) (WIN_LO + (uint64_t)(i) * 0x1000000ull)
+#define CHURN 0x48000000ull
+#define CHURN_PAGES 64
+
+struct wshared {
+    gmm_system *sys;
+    gmm_space *s;
+    gmm_window *w;
+    uint64_t deadline_ns;
+    long guest_faults;      /* atomic: guest signals the CPU threads got */
+};
+
+struct wcpu {
+    struct wshared *sh;
+    int index;
+    uint8_t *shadow;        /* what the thread stored, byte for byte */
+    long ops, mismatches;   /* the thread's own; read after join */
+};
+
+/* ThreadSanitizer reports a call to malloc from any signal handler: it
+ * cannot tell a synchronous fault from an asynchronous signal.  A window
+ * fault allocates (page tables) from the handler, which guestmm.h ("Host
+ * windows") explains is safe: the fault happens at a guest load or store,
+ * where the thread holds no lock of the library's or the allocator's. */
+#if defined(__SANITIZE_THREAD__)
+#define GMM_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GMM_TEST_TSAN 1
+#endif
+#endif
+#ifdef GMM_TEST_TSAN
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "report_signal_unsafe=0";
+}
+#endif
+
+/* The ready-made handler's sigaction, kept by main: cmocka replaces the
+ * SIGSEGV/SIGBUS handlers around every test. */
+static struct sigaction window_segv, window_bus;
+static __thread sigjmp_buf *guest_jmp;
+
+static void window_guest_fault(void *user, gmm_space *space, const gmm_fault *f)
+{
+    (void)space, (void)f;
+    __atomic_add_fetch(&((struct wshared *)user)->guest_faults, 1, __ATOMIC_RELAXED);
+    if (guest_jmp)
+        siglongjmp(*guest_jmp, 1);
+}
+
+/* A guest load or store through the window, as generated code makes it:
+ * not instrumented, since ThreadSanitizer takes the library's remapping of
+ * window pages (mmap over them, under the space lock) for a write to the
+ * memory, and a load that completes just before another thread's remap
+ * for a race with it.  The loads and stores are checked by value instead. */
+__attribute__((noinline, no_sanitize("thread"))) static void guest_store(volatile uint8_t *p,
+                                                                         uint8_t v)
+{
+    *p = v;
+}
+
+__attribute__((noinline, no_sanitize("thread"))) static uint8_t guest_load(volatile uint8_t *p)
+{
+    return *p;
+}
+
+/* Stores a random byte of its region through the window, loads another
+ * back and compares it with what it stored there. */
+static void *window_cpu(void *p)
+{
+    struct wcpu *c = p;
+    struct wshared *sh = c->sh;
+    volatile uint8_t *mem = gmm_window_base(sh->w) + CPU_REGION(c->index);
+    uint64_t seed = 0x9E3779B97F4A7C15ull * (uint64_t)(c->index + 7);
+    sigjmp_buf jb;
+    guest_jmp = &jb;
+    if (sigsetjmp(jb, 1))
+        c->mismatches++; /* a guest fault: its region is always mapped */
+    while (c->ops < 2000 || now_ns() < sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        uint64_t off = r % CPU_BYTES, back = (r >> 24) % CPU_BYTES;
+        uint8_t v = (uint8_t)(r >> 56);
+        guest_store(mem + off, v);
+        c->shadow[off] = v;
+        if (guest_load(mem + back) != c->shadow[back])
+            c->mismatches++;
+        c->ops++;
+    }
+    guest_jmp = NULL;
+    return NULL;
+}
+
+/* Maps, unmaps, protects, discards and forks around the CPU threads. */
+static void *window_syscalls(void *p)
+{
+    struct wshared *sh = p;
+    uint64_t seed = 0xD1B54A32D192ED03ull;
+    long ops = 0;
+    while (ops < 500 || now_ns() < sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        gmm_addr a = CHURN + (r % CHURN_PAGES) * PG;
+        uint64_t len = (1 + (r >> 8) % 8) * PG;
+        switch ((r >> 16) % 6) {
+        case 0:
+            gmm_sys_mmap(sh->s, a, len, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0);
+            break;
+        case 1:
+            gmm_sys_munmap(sh->s, a, len);
+            break;
+        case 2:
+            gmm_sys_mprotect(sh->s, a, len, (int)((r >> 24) % 4));
+            break;
+        case 3:
+            gmm_sys_madvise(sh->s, a, len, GMM_MADV_DONTNEED);
+            break;
+        case 4: {
+            uint8_t b = (uint8_t)r;
+            gmm_write(sh->s, a, &b, 1);
+            break;
+        }
+        default:
+            if ((r >> 40) % 16 == 0) {
+                gmm_space *child = gmm_space_fork(sh->s);
+                if (child)
+                    gmm_space_destroy(child);
+            }
+            break;
+        }
+        ops++;
+    }
+    return (void *)ops;
+}
+
+static void window_loads_and_stores_from_two_threads_while_a_third_changes_the_space(void **state)
+{
+    (void)state;
+    assert_int_equal(sigaction(SIGSEGV, &window_segv, NULL), 0);
+    assert_int_equal(sigaction(SIGBUS, &window_bus, NULL), 0);
+    struct wshared sh = {0};
+    gmm_host host = {.user = &sh, .fault = window_guest_fault};
+    sh.sys = gmm_system_create_mappable(&host);
+    assert_non_null(sh.sys);
+    sh.s = new_space(sh.sys, GMM_ABI_X86_64);
+    sh.w = gmm_window_create(sh.s, WIN_LO, WIN_HI);
+    assert_non_null(sh.w);
+    /* A small budget, so that flushes happen under the CPU threads too. */
+    gmm_window_set_budget(sh.w, 64);
+    struct wcpu cpu[2];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gmm_sys_mmap(sh.s, CPU_REGION(i), CPU_BYTES, RW, ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                         (int64_t)CPU_REGION(i));
+        cpu[i] = (struct wcpu){&sh, i, calloc(1, CPU_BYTES), 0, 0};
+        assert_non_null(cpu[i].shadow);
+    }
+    sh.deadline_ns = now_ns() + 500000000u;
+    pthread_t t[3];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, window_cpu, &cpu[i]), 0);
+    assert_int_equal(pthread_create(&t[2], NULL, window_syscalls, &sh), 0);
+    void *syscall_ops;
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_join(t[2], &syscall_ops);
+    /* Checked from this thread only, after the join. */
+    const char *err = gmm_window_check(sh.w);
+    if (err)
+        fail_msg("window check: %s", err);
+    err = gmm_system_check(sh.sys);
+    if (err)
+        fail_msg("system check: %s", err);
+    assert_int_equal(sh.guest_faults, 0);
+    gmm_window_stats st;
+    gmm_window_get_stats(sh.w, &st);
+    uint8_t *got = malloc(CPU_BYTES);
+    assert_non_null(got);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cpu[i].mismatches, 0);
+        assert_true(cpu[i].ops >= 2000);
+        assert_int_equal(gmm_read(sh.s, CPU_REGION(i), got, CPU_BYTES), 0);
+        assert_memory_equal(got, cpu[i].shadow, CPU_BYTES);
+        free(cpu[i].shadow);
+    }
+    free(got);
+    assert_true((long)syscall_ops >= 500);
+    printf("[ threads ] window: %ld + %ld stores and loads, %ld syscalls; %llu faults, %llu flushes\n",
+           cpu[0].ops, cpu[1].ops, (long)syscall_ops, (unsigned long long)st.faults,
+           (unsigned long long)st.flushes);
+    gmm_window_destroy(sh.w);
+    gmm_space_destroy(sh.s);
+    gmm_system_destroy(sh.sys);
+}
+
+#endif
+
 int main(void)
 {
+#if defined(__linux__) && defined(__x86_64__)
+    /* The ready-made handler, installed once; the window test puts it back. */
+    assert_int_equal(gmm_window_install_handler(), 0);
+    sigaction(SIGSEGV, NULL, &window_segv);
+    sigaction(SIGBUS, NULL, &window_bus);
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_map_unmap_protect_fork_and_access_one_space),
         cmocka_unit_test(unmapped_frame_is_not_reused_before_the_cpu_quiesces),
@@ -777,6 +992,9 @@ int main(void)
         cmocka_unit_test(translate_from_two_threads_while_a_third_maps_and_unmaps),
         cmocka_unit_test(translate_tlb_of_a_destroyed_space_is_not_used_for_one_at_its_address),
         cmocka_unit_test(translate_one_thread_many_spaces),
+#if defined(__linux__) && defined(__x86_64__)
+        cmocka_unit_test(window_loads_and_stores_from_two_threads_while_a_third_changes_the_space),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
