@@ -843,8 +843,9 @@ typedef struct gmm_window gmm_window;
  * cannot reserve the range. */
 GMM_API gmm_window *gmm_window_create(gmm_space *s, gmm_addr lo, gmm_addr hi);
 GMM_API void gmm_window_destroy(gmm_window *w);
-/* Host address of guest address 0 (it may lie outside the reservation;
- * only base + a for a in the window is). */
+/* Host address of guest address 0.  It may lie outside the reservation
+ * (only base + a for a in the window is inside), so compute base + a in
+ * uintptr_t arithmetic: as pointer arithmetic it can overflow. */
 GMM_API uint8_t *gmm_window_base(const gmm_window *w);
 /* The space mirrored, or NULL once it was destroyed. */
 GMM_API gmm_space *gmm_window_space(const gmm_window *w);
@@ -852,18 +853,21 @@ GMM_API gmm_space *gmm_window_space(const gmm_window *w);
  * SIGSEGV/SEGV_ACCERR (the host never executes guest memory). */
 GMM_API int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *out);
 /* The window whose reservation holds host_addr, or NULL.  Lock-free and
- * async-signal-safe (at most 256 windows are registered for it). */
+ * async-signal-safe.  At most 1,024 windows exist at once in a process:
+ * gmm_window_create returns NULL beyond, so that every window can be found
+ * by the handler. */
 GMM_API gmm_window *gmm_window_find(uintptr_t host_addr);
 /* GMM_ACCESS_READ, _WRITE or _EXEC for a SIGSEGV's ucontext_t (the third
  * argument of an SA_SIGINFO handler), from the x86-64 page-fault error
  * code; other hosts: READ|WRITE. */
 GMM_API int gmm_window_access_from_ucontext(const void *ucontext);
-/* Installs, once per process, a SIGSEGV and SIGBUS handler for every
- * window: a fault gmm_window_fault resolves is retried; one that is the
- * guest's goes to the system's host->fault (which should not return: it
- * unwinds to the emulator's loop, for example with siglongjmp), and if it
- * returns, or the fault is outside every window, to the handler installed
- * before (the default action kills the process).  SIGBUS in a window means
+/* Installs a SIGSEGV and SIGBUS handler for every window of the process
+ * (again where another was installed since; a no-op where it is there).
+ * A fault gmm_window_fault resolves is retried; one that is the guest's
+ * goes to the system's host->fault (which should not return: it unwinds
+ * to the emulator's loop, for example with siglongjmp), and if it returns,
+ * or the fault is outside every window, to the handler installed before
+ * (the default action kills the process).  SIGBUS in a window means
  * the host could not give memory for a mapped frame (GMM_BUS_OOM).
  * 0, or -GMM_EINVAL when sigaction failed. */
 GMM_API int gmm_window_install_handler(void);

@@ -43,7 +43,7 @@
 
 #define WPTE_WRITE ((pte_t)2)
 #define WPTE_ZERO ((pte_t)4)
-#define WINDOW_SLOTS 256
+#define WINDOW_SLOTS 1024
 #define DEFAULT_BUDGET 8192
 #define DEFAULT_FAULT_AROUND 16
 #define I386_SPAN ((uint64_t)1 << 32)
@@ -71,6 +71,7 @@ static struct {
     gmm_window *w;    /* atomic */
 } registry[WINDOW_SLOTS];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static int registry_top; /* atomic: slots at or above it are empty */
 
 static int registry_add(gmm_window *w)
 {
@@ -80,6 +81,8 @@ static int registry_add(gmm_window *w)
         if (!__atomic_load_n(&registry[i].w, __ATOMIC_ACQUIRE))
             slot = i;
     if (slot >= 0) {
+        if (slot >= __atomic_load_n(&registry_top, __ATOMIC_RELAXED))
+            __atomic_store_n(&registry_top, slot + 1, __ATOMIC_RELEASE);
         __atomic_store_n(&registry[slot].lo, w->resv, __ATOMIC_RELAXED);
         __atomic_store_n(&registry[slot].hi, w->resv + w->resv_len, __ATOMIC_RELAXED);
         __atomic_store_n(&registry[slot].w, w, __ATOMIC_RELEASE);
@@ -90,8 +93,6 @@ static int registry_add(gmm_window *w)
 
 static void registry_remove(gmm_window *w)
 {
-    if (w->slot < 0)
-        return;
     pthread_mutex_lock(&registry_lock);
     __atomic_store_n(&registry[w->slot].w, NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&registry[w->slot].lo, 0, __ATOMIC_RELAXED);
@@ -101,7 +102,8 @@ static void registry_remove(gmm_window *w)
 
 gmm_window *gmm_window_find(uintptr_t host_addr)
 {
-    for (int i = 0; i < WINDOW_SLOTS; i++) {
+    int top = __atomic_load_n(&registry_top, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < top; i++) {
         gmm_window *w = __atomic_load_n(&registry[i].w, __ATOMIC_ACQUIRE);
         if (w && host_addr >= __atomic_load_n(&registry[i].lo, __ATOMIC_RELAXED) &&
             host_addr < __atomic_load_n(&registry[i].hi, __ATOMIC_RELAXED))
@@ -261,7 +263,13 @@ gmm_window *gmm_window_create(gmm_space *s, gmm_addr lo, gmm_addr hi)
     w->host_maps = 1;
     w->budget = DEFAULT_BUDGET;
     w->fault_around = DEFAULT_FAULT_AROUND;
+    /* Every window can be found by the handler, or there is none. */
     w->slot = registry_add(w);
+    if (w->slot < 0) {
+        host_release(resv, w->resv_len);
+        gmm_free(w);
+        return NULL;
+    }
     space_lock(s);
     w->space = s;
     w->next = s->windows;
@@ -725,7 +733,6 @@ uint64_t gmm_window_host_mappings(const gmm_window *w)
 /* ---- the ready-made handler ---- */
 
 static struct sigaction old_segv, old_bus;
-static int handler_installed; /* under registry_lock */
 
 int gmm_window_access_from_ucontext(const void *uc)
 {
@@ -773,7 +780,8 @@ static void window_signal(int sig, siginfo_t *si, void *uc)
     int res;
     if (sig == SIGBUS) {
         /* The memory file could not give memory for a mapped page. */
-        f = (gmm_fault){addr - w->base, GMM_ACCESS_READ, GMM_SIGBUS, GMM_BUS_OOM};
+        f = (gmm_fault){addr - w->base, gmm_window_access_from_ucontext(uc), GMM_SIGBUS,
+                        GMM_BUS_OOM};
         res = 1;
     } else {
         res = gmm_window_fault(w, addr, gmm_window_access_from_ucontext(uc), &f);
@@ -794,16 +802,21 @@ int gmm_window_install_handler(void)
 {
     pthread_mutex_lock(&registry_lock);
     int ret = 0;
-    if (!handler_installed) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_sigaction = window_signal;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGSEGV, &sa, &old_segv) || sigaction(SIGBUS, &sa, &old_bus))
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = window_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    /* Each signal whose handler is not ours (never installed, or replaced
+     * since) gets ours, and what was there becomes the one chained to. */
+    static const int sigs[2] = {SIGSEGV, SIGBUS};
+    for (int i = 0; i < 2 && !ret; i++) {
+        struct sigaction *old = sigs[i] == SIGBUS ? &old_bus : &old_segv;
+        if (sigaction(sigs[i], NULL, &cur))
             ret = -GMM_EINVAL;
-        else
-            handler_installed = 1;
+        else if (!((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == window_signal) &&
+                 sigaction(sigs[i], &sa, old))
+            ret = -GMM_EINVAL;
     }
     pthread_mutex_unlock(&registry_lock);
     return ret;

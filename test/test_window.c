@@ -1484,6 +1484,67 @@ static void sequential_touch_of_256_mib_needs_few_host_mappings(void **state)
     gmm_system_destroy(sys);
 }
 
+/* Every window can be found by the ready-made handler: at most 1,024 exist
+ * at once, the next gmm_window_create is NULL, and one destroyed makes
+ * room again. */
+static void window_registry_is_bounded_and_every_window_is_found(void **state)
+{
+    (void)state;
+    gmm_system *sys = gmm_system_create_mappable(NULL);
+    gmm_space *s = gmm_space_create(sys, GMM_ABI_X86_64);
+    enum { TRY = 1100 };
+    static gmm_window *w[TRY];
+    int made = 0;
+    while (made < TRY && (w[made] = gmm_window_create(s, 0x7fff00000000ull, 0x7fff00010000ull)))
+        made++;
+    assert_int_equal(made, 1024);
+    for (int i = 0; i < made; i++)
+        assert_ptr_equal(gmm_window_find((uintptr_t)gmm_window_base(w[i]) + 0x7fff00000000ull +
+                                         0x5000),
+                         w[i]);
+    gmm_window_destroy(w[17]);
+    w[17] = gmm_window_create(s, 0x7fff00000000ull, 0x7fff00010000ull);
+    assert_non_null(w[17]);
+    assert_null(gmm_window_create(s, 0x7fff00000000ull, 0x7fff00010000ull));
+    for (int i = 0; i < made; i++)
+        gmm_window_destroy(w[i]);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
+/* gmm_window_install_handler puts the handler back after another replaced
+ * it, and is a no-op while it is there. */
+static void install_handler_again_after_it_was_replaced(void **state)
+{
+    (void)state;
+    struct sigaction before, now, dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    assert_int_equal(sigaction(SIGSEGV, &dfl, &before), 0);
+    assert_int_equal(gmm_window_install_handler(), 0);
+    assert_int_equal(sigaction(SIGSEGV, NULL, &now), 0);
+    assert_true(now.sa_flags & SA_SIGINFO);
+    assert_ptr_equal((void *)now.sa_sigaction, (void *)window_segv.sa_sigaction);
+    assert_int_equal(gmm_window_install_handler(), 0);
+    assert_int_equal(sigaction(SIGSEGV, NULL, &now), 0);
+    assert_ptr_equal((void *)now.sa_sigaction, (void *)window_segv.sa_sigaction);
+    /* And it works: a first touch through a window is resolved. */
+    gmm_system *sys = gmm_system_create_mappable(NULL);
+    gmm_space *s = gmm_space_create(sys, GMM_ABI_I386);
+    gmm_window *w = gmm_window_create(s, 0, 1ull << 32);
+    int64_t a = gmm_sys_mmap(s, 0, PG, GMM_PROT_READ | GMM_PROT_WRITE,
+                             GMM_MAP_PRIVATE | GMM_MAP_ANONYMOUS, -1, 0);
+    assert_true(a > 0);
+    gmm_window_base(w)[a + 7] = 42;
+    uint8_t v = 0;
+    assert_int_equal(gmm_read(s, (gmm_addr)a + 7, &v, 1), 0);
+    assert_int_equal(v, 42);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     /* The ready-made handler, installed once; each test puts it back. */
@@ -1527,6 +1588,8 @@ int main(void)
         cmocka_unit_test(several_windows_on_one_space_see_one_memory),
         cmocka_unit_test(random_touch_of_1_gib_stays_within_a_small_budget),
         cmocka_unit_test(sequential_touch_of_256_mib_needs_few_host_mappings),
+        cmocka_unit_test(window_registry_is_bounded_and_every_window_is_found),
+        cmocka_unit_test(install_handler_again_after_it_was_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
