@@ -1202,6 +1202,23 @@ static double wt_native_touch(void *c)
     return t;
 }
 
+/* First touch of a fresh memory file mapped MAP_SHARED, the way a
+ * window's frames are: the kernel's own floor for a window. */
+static double wt_memfd_touch(void *c)
+{
+    struct wt_ctx *x = c;
+    int fd = memfd_create("bench", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)(x->pages * PG)))
+        die("memfd_create/ftruncate failed");
+    void *p = mmap(NULL, x->pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap of a memfd failed");
+    double t = win_store_pages(p, x->pages, x->order);
+    nat_unmap(p, x->pages * PG);
+    close(fd);
+    return t;
+}
+
 /* First touch through gmm_translate(WRITE) + a store, fresh system. */
 static double wt_translate_touch(void *c)
 {
@@ -1242,9 +1259,9 @@ static void bench_window_touch(void)
 {
     uint64_t pages = cfg.touch_pages;
     uint32_t *perm = win_permutation(pages);
-    static const char *ids[2][2] = {{"win_touch_seq", "win_touch_seq_fa1"},
-                                    {"win_touch_rand", "win_touch_rand_fa1"}};
-    static char names[2][2][96];
+    static const char *ids[2][3] = {{"win_touch_seq", "win_touch_seq_fa1", "win_touch_seq_fa512"},
+                                    {"win_touch_rand", "win_touch_rand_fa1", "win_touch_rand_fa512"}};
+    static char names[2][3][96];
     unsigned mib = (unsigned)(pages * PG / MIB);
     progress("host windows: first touch");
     for (int order = 0; order < 2; order++) {
@@ -1255,26 +1272,34 @@ static void bench_window_touch(void)
         snprintf(names[order][1], sizeof(names[order][1]),
                  "first touch, %s, %u MiB (fault-around 1)", how, mib);
         struct row *r16 = add_row(ids[order][0], names[order][0], "ns/page", false, true);
+        snprintf(names[order][2], sizeof(names[order][2]),
+                 "first touch, %s, %u MiB (fault-around 512)", how, mib);
         struct row *r1 = add_row(ids[order][1], names[order][1], "ns/page", false, true);
-        r16->window = r1->window = true;
-        double plain;
+        struct row *r512 = add_row(ids[order][2], names[order][2], "ns/page", false, true);
+        r16->window = r1->window = r512->window = true;
+        double plain, memfd;
         struct wt_ctx w16 = {pages, ord, 0, true, {0}}, w1 = {pages, ord, 1, true, {0}};
+        struct wt_ctx w512 = {pages, ord, 512, true, {0}};
         struct wt_ctx nat = {pages, ord, 0, false, {0}}, trm = {pages, ord, 0, true, {0}};
         struct wt_ctx trp = {pages, ord, 0, false, {0}};
-        trial_fn fn[] = {wt_window_touch, wt_window_touch, wt_native_touch, wt_translate_touch,
-                         wt_translate_touch};
-        void *ctx[] = {&w16, &w1, &nat, &trm, &trp};
-        double *out[] = {&r16->lib, &r1->lib, &r16->nat, &r16->tr, &plain};
-        measure_trials(fn, ctx, out, 5);
-        r1->nat = r16->nat;
-        r1->tr = r16->tr;
+        trial_fn fn[] = {wt_window_touch, wt_window_touch,    wt_window_touch,   wt_native_touch,
+                         wt_memfd_touch,  wt_translate_touch, wt_translate_touch};
+        void *ctx[] = {&w16, &w1, &w512, &nat, &nat, &trm, &trp};
+        double *out[] = {&r16->lib, &r1->lib, &r512->lib, &r16->nat, &memfd, &r16->tr, &plain};
+        measure_trials(fn, ctx, out, 7);
+        r1->nat = r512->nat = r16->nat;
+        r1->tr = r512->tr = r16->tr;
         snprintf(r16->note, sizeof(r16->note),
                  "one store per page, %s order, fresh memory every run: window = a fresh "
                  "mappable system (%llu faults, %llu host mappings at the end); kernel = fresh "
-                 "MAP_ANONYMOUS, 4 KiB pages; translate = gmm_translate(WRITE) + store on a "
+                 "MAP_ANONYMOUS, 4 KiB pages (a fresh memfd mapped MAP_SHARED, as a window's "
+                 "frames are: %.0f ns/page); translate = gmm_translate(WRITE) + store on a "
                  "mappable system (%.0f ns/page on gmm_system_create's)",
                  how, (unsigned long long)w16.st.faults, (unsigned long long)w16.st.host_mappings,
-                 plain);
+                 memfd, plain);
+        snprintf(r512->note, sizeof(r512->note),
+                 "gmm_window_set_fault_around(w, 512): %llu faults, %llu host mappings at the end",
+                 (unsigned long long)w512.st.faults, (unsigned long long)w512.st.host_mappings);
         snprintf(r1->note, sizeof(r1->note),
                  "the same with gmm_window_set_fault_around(w, 1): %llu faults, %llu whole-window "
                  "flushes, %llu host mappings at the end; kernel and translate columns repeated",
@@ -1408,8 +1433,12 @@ static void bench_window_mappings(void)
     for (int k = 0; k < 4; k++) {
         bool random = k & 1;
         unsigned fa = k & 2 ? 1 : 0;
-        snprintf(names[k], sizeof(names[k]), "host mappings after %u MiB, %s (fault-around %u)",
-                 mib, random ? "random" : "sequential", fa ? 1 : 16);
+        if (mib % 1024)
+            snprintf(names[k], sizeof(names[k]), "host mappings after %u MiB, %s (fault-around %u)",
+                     mib, random ? "random" : "sequential", fa ? 1 : 16);
+        else
+            snprintf(names[k], sizeof(names[k]), "host mappings after %u GiB, %s (fault-around %u)",
+                     mib / 1024, random ? "random" : "sequential", fa ? 1 : 16);
         struct row *r = add_row(ids[k], names[k], "maps", false, false);
         r->window = true;
         gmm_system *sys = win_system();
@@ -1502,6 +1531,83 @@ static void op_cpu_store4(void *c, uint64_t n)
     }
 }
 
+/* measure_peers, with the peer that runs first changing every round: a
+ * random-access loop runs slower right after another peer's loop (it
+ * evicted the page-table entries this one's walks need), which would
+ * otherwise always count against the same peer. */
+static void measure_peers_rotated(const struct peer *p, int np)
+{
+    double v[4][MAX_REPEATS];
+    for (int r = 0; r < cfg.repeats; r++) {
+        for (int j = 0; j < np; j++) {
+            int k = (j + r) % np;
+            p[k].fn(p[k].ctx, p[k].n / 10 ? p[k].n / 10 : 1);
+            double t0 = now_ns();
+            p[k].fn(p[k].ctx, p[k].n);
+            v[k][r] = (now_ns() - t0) / (double)p[k].n;
+        }
+    }
+    for (int k = 0; k < np; k++)
+        *p[k].out = median(v[k], cfg.repeats);
+}
+
+/* The same on 16 hot pages (host and software TLB hits). */
+static void op_win_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->win + hot_off(i));
+    sink = acc;
+}
+
+static void op_host_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->host + hot_off(i));
+    sink = acc;
+}
+
+static void op_cpu_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + hot_off(i), GMM_ACCESS_READ);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        acc += *(volatile uint32_t *)p;
+    }
+    sink = acc;
+}
+
+static void op_win_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->win + hot_off(i)) = (uint32_t)i;
+}
+
+static void op_host_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->host + hot_off(i)) = (uint32_t)i;
+}
+
+static void op_cpu_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + hot_off(i), GMM_ACCESS_WRITE);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        *(volatile uint32_t *)p = (uint32_t)i;
+    }
+}
+
 static void bench_window_hot(void)
 {
     uint64_t bytes = cfg.rw_bytes;
@@ -1510,7 +1616,11 @@ static void bench_window_hot(void)
                              "ns/op", false, true);
     struct row *stw = add_row("win_store4", "4-byte store, random addr in 64 MiB, pages mapped",
                               "ns/op", false, true);
-    ld->window = stw->window = true;
+    struct row *ldh = add_row("win_load4_hot", "4-byte load, 16 hot pages (TLB hits)", "ns/op",
+                              false, true);
+    struct row *sth = add_row("win_store4_hot", "4-byte store, 16 hot pages (TLB hits)", "ns/op",
+                              false, true);
+    ld->window = stw->window = ldh->window = sth->window = true;
     gmm_system *sys = win_system();
     gmm_space *s = lib_space(sys);
     struct whot_ctx x;
@@ -1535,9 +1645,15 @@ static void bench_window_hot(void)
         {{op_win_store4, &x, ops(5000000), &stw->lib},
          {op_host_store4, &x, ops(5000000), &stw->nat},
          {op_cpu_store4, &x, ops(2000000), &stw->tr}},
+        {{op_win_load4_hot, &x, ops(20000000), &ldh->lib},
+         {op_host_load4_hot, &x, ops(20000000), &ldh->nat},
+         {op_cpu_load4_hot, &x, ops(20000000), &ldh->tr}},
+        {{op_win_store4_hot, &x, ops(20000000), &sth->lib},
+         {op_host_store4_hot, &x, ops(20000000), &sth->nat},
+         {op_cpu_store4_hot, &x, ops(20000000), &sth->tr}},
     };
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
-        measure_peers(p[i], 3);
+        measure_peers_rotated(p[i], 3);
     gmm_window_get_stats(w, &st1);
     snprintf(ld->note, sizeof(ld->note),
              "every page written through the window before timing (so mapped writable): "
@@ -1547,6 +1663,9 @@ static void bench_window_hot(void)
              "addresses cycled",
              (unsigned long long)(st1.faults - st0.faults), NOFFS);
     snprintf(stw->note, sizeof(stw->note), "the same with stores");
+    snprintf(ldh->note, sizeof(ldh->note),
+             "the first 16 pages of the same memory, 8-byte steps: host TLB and gmm_cpu_translate's "
+             "software TLB hit");
     gmm_cpu_destroy(x.cpu);
     gmm_window_destroy(w);
     gmm_space_destroy(s);
@@ -1813,6 +1932,12 @@ static void eval_targets(void)
     if ((r = find_row("win_store4")))
         add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
                    "window 4-byte store at host speed (window/host array <= 1.2)");
+    if ((r = find_row("win_load4_hot")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte load on TLB hits at host speed (window/host array <= 1.2)");
+    if ((r = find_row("win_store4_hot")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte store on TLB hits at host speed (window/host array <= 1.2)");
 #ifdef GMM_HAVE_UNICORN
     for (int i = 0; i < nrows; i++) {
         r = &rows[i];
