@@ -1241,12 +1241,15 @@ static double wt_translate_touch(void *c)
 }
 
 /* Runs the trials in turn, one warm-up round and cfg.repeats timed rounds,
- * so that all see the same machine; stores the medians (out NULL: skip). */
+ * so that all see the same machine, the first of a round changing every
+ * round (a trial runs after the previous one's tear-down: freed memory,
+ * punched holes); stores the medians. */
 static void measure_trials(const trial_fn *fn, void *const *ctx, double *const *out, int n)
 {
     double v[8][MAX_REPEATS];
     for (int r = -1; r < cfg.repeats; r++)
-        for (int k = 0; k < n; k++) {
+        for (int j = 0; j < n; j++) {
+            int k = (j + r + 1) % n;
             double t = fn[k](ctx[k]);
             if (r >= 0)
                 v[k][r] = t;
