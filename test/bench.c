@@ -5,6 +5,8 @@
  *   bench                    the full table (median of 7 runs per figure)
  *   bench --quick            a fast smoke run (fewer runs, smaller sizes)
  *   bench --json             the same figures as JSON
+ *   bench --only PART[,..]   only some parts: memory, mm, rw, fork, touch,
+ *                            window (host windows, issue 11: own table)
  *   bench --callgrind OP [N] run one library hot path N times, untimed, for
  *                            valgrind --tool=callgrind (see callgrind.sh)
  *   bench --list             the OP names for --callgrind
@@ -411,10 +413,14 @@ struct row {
     double lib, nat, uc; /* NAN: not measured */
     enum uc_kind uck;    /* UCK_ROW: Unicorn has a counterpart */
     bool ratios;         /* print peer / lib */
-    char note[320];
+    /* A host-window row (its own table): lib is the window, nat the
+     * kernel, tr the same through gmm_translate or gmm_cpu_translate. */
+    bool window;
+    double tr;
+    char note[512];
 };
 
-#define MAX_ROWS 32
+#define MAX_ROWS 48
 static struct row rows[MAX_ROWS];
 static int nrows;
 
@@ -428,7 +434,7 @@ static struct row *add_row(const char *id, const char *name, const char *unit, b
     r->id = id;
     r->name = name;
     r->unit = unit;
-    r->lib = r->nat = r->uc = NAN;
+    r->lib = r->nat = r->uc = r->tr = NAN;
     r->uck = uc_row ? UCK_ROW : UCK_NONE;
     r->ratios = ratios;
     return r;
@@ -1093,6 +1099,602 @@ static void bench_touch(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Host windows (issue 11): first touch, copy on write, host mappings and
+ * hot loads and stores through a window, against this kernel doing the
+ * same to its own anonymous memory and against gmm_translate.
+ *
+ * Window accesses are plain host loads and stores at gmm_window_base(w) +
+ * guest address; a missing or read-only page raises SIGSEGV, which
+ * gmm_window_install_handler's handler resolves through gmm_window_fault
+ * (which maps the page and its fault-around block) before the access is
+ * retried.  So a first-touch figure holds the signal, the resolve, the
+ * mmap of the block and the host's own fault on the memory file's page.
+ * ------------------------------------------------------------------------ */
+
+#define WIN_MAP_PAGES (1024ull * MIB / PG) /* the host-mappings runs: 1 GiB */
+
+static gmm_system *win_system(void)
+{
+    gmm_system *sys = gmm_system_create_mappable(NULL);
+    if (!sys)
+        die("gmm_system_create_mappable failed");
+    return sys;
+}
+
+static gmm_window *win_create(gmm_space *s, gmm_addr a, uint64_t pages, unsigned fault_around)
+{
+    gmm_window *w = gmm_window_create(s, a, a + pages * PG);
+    if (!w)
+        die("gmm_window_create failed");
+    if (fault_around)
+        gmm_window_set_fault_around(w, fault_around);
+    return w;
+}
+
+/* A random permutation of 0..n-1: the random-order page sequence. */
+static uint32_t *win_permutation(uint64_t n)
+{
+    uint32_t *o = malloc(n * sizeof(*o));
+    if (!o)
+        die("out of memory");
+    for (uint64_t i = 0; i < n; i++)
+        o[i] = (uint32_t)i;
+    for (uint64_t i = n - 1; i > 0; i--) {
+        uint64_t j = rnd() % (i + 1);
+        uint32_t t = o[i];
+        o[i] = o[j];
+        o[j] = t;
+    }
+    return o;
+}
+
+static inline uint64_t win_page(const uint32_t *order, uint64_t i)
+{
+    return order ? order[i] : i;
+}
+
+/* One store per page of p, in order (NULL: sequential); ns per page. */
+static double win_store_pages(uint8_t *p, uint64_t pages, const uint32_t *order)
+{
+    double t0 = now_ns();
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t pg = win_page(order, i);
+        ((volatile uint8_t *)p)[pg * PG] = (uint8_t)(pg | 1);
+    }
+    return (now_ns() - t0) / (double)pages;
+}
+
+/* A trial: untimed set-up, a timed pass, untimed tear-down; ns per page. */
+typedef double (*trial_fn)(void *ctx);
+
+struct wt_ctx {
+    uint64_t pages;
+    const uint32_t *order;   /* NULL: sequential */
+    unsigned fault_around;   /* 0: the window's default */
+    bool mappable;           /* translate trials: on a mappable system */
+    gmm_window_stats st;     /* the last window trial's */
+};
+
+/* First touch through a window of a fresh mappable system. */
+static double wt_window_touch(void *c)
+{
+    struct wt_ctx *x = c;
+    gmm_system *sys = win_system();
+    gmm_space *s = lib_space(sys);
+    gmm_addr a = lib_map(s, x->pages * PG, LIB_RW);
+    gmm_window *w = win_create(s, a, x->pages, x->fault_around);
+    double t = win_store_pages(gmm_window_base(w) + a, x->pages, x->order);
+    gmm_window_get_stats(w, &x->st);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    return t;
+}
+
+/* First touch of fresh native anonymous memory (4 KiB pages). */
+static double wt_native_touch(void *c)
+{
+    struct wt_ctx *x = c;
+    uint8_t *p = nat_map(x->pages * PG, PROT_READ | PROT_WRITE);
+    madvise(p, x->pages * PG, MADV_NOHUGEPAGE);
+    double t = win_store_pages(p, x->pages, x->order);
+    nat_unmap(p, x->pages * PG);
+    return t;
+}
+
+/* First touch of a fresh memory file mapped MAP_SHARED, the way a
+ * window's frames are: the kernel's own floor for a window. */
+static double wt_memfd_touch(void *c)
+{
+    struct wt_ctx *x = c;
+    int fd = memfd_create("bench", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)(x->pages * PG)))
+        die("memfd_create/ftruncate failed");
+    void *p = mmap(NULL, x->pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap of a memfd failed");
+    double t = win_store_pages(p, x->pages, x->order);
+    nat_unmap(p, x->pages * PG);
+    close(fd);
+    return t;
+}
+
+/* First touch through gmm_translate(WRITE) + a store, fresh system. */
+static double wt_translate_touch(void *c)
+{
+    struct wt_ctx *x = c;
+    gmm_system *sys = x->mappable ? win_system() : lib_system();
+    gmm_space *s = lib_space(sys);
+    gmm_addr a = lib_map(s, x->pages * PG, LIB_RW);
+    double t0 = now_ns();
+    for (uint64_t i = 0; i < x->pages; i++) {
+        uint64_t pg = win_page(x->order, i);
+        uint8_t *p = gmm_translate(s, a + pg * PG, GMM_ACCESS_WRITE);
+        if (!p)
+            die("gmm_translate(write) failed");
+        *(volatile uint8_t *)p = (uint8_t)(pg | 1);
+    }
+    double t = (now_ns() - t0) / (double)x->pages;
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    return t;
+}
+
+/* Runs the trials in turn, one warm-up round and cfg.repeats timed rounds,
+ * so that all see the same machine, the first of a round changing every
+ * round (a trial runs after the previous one's tear-down: freed memory,
+ * punched holes); stores the medians. */
+static void measure_trials(const trial_fn *fn, void *const *ctx, double *const *out, int n)
+{
+    double v[8][MAX_REPEATS];
+    for (int r = -1; r < cfg.repeats; r++)
+        for (int j = 0; j < n; j++) {
+            int k = (j + r + 1) % n;
+            double t = fn[k](ctx[k]);
+            if (r >= 0)
+                v[k][r] = t;
+        }
+    for (int k = 0; k < n; k++)
+        *out[k] = median(v[k], cfg.repeats);
+}
+
+static void bench_window_touch(void)
+{
+    uint64_t pages = cfg.touch_pages;
+    uint32_t *perm = win_permutation(pages);
+    static const char *ids[2][4] = {
+        {"win_touch_seq", "win_touch_seq_fa1", "win_touch_seq_fa512", "win_touch_seq_memfd"},
+        {"win_touch_rand", "win_touch_rand_fa1", "win_touch_rand_fa512", "win_touch_rand_memfd"}};
+    static char names[2][4][96];
+    unsigned mib = (unsigned)(pages * PG / MIB);
+    progress("host windows: first touch");
+    for (int order = 0; order < 2; order++) {
+        const uint32_t *ord = order ? perm : NULL;
+        const char *how = order ? "random" : "sequential";
+        snprintf(names[order][0], sizeof(names[order][0]),
+                 "first touch, %s, %u MiB (fault-around 16)", how, mib);
+        snprintf(names[order][1], sizeof(names[order][1]),
+                 "first touch, %s, %u MiB (fault-around 1)", how, mib);
+        struct row *r16 = add_row(ids[order][0], names[order][0], "ns/page", false, true);
+        snprintf(names[order][2], sizeof(names[order][2]),
+                 "first touch, %s, %u MiB (fault-around 512)", how, mib);
+        struct row *r1 = add_row(ids[order][1], names[order][1], "ns/page", false, true);
+        struct row *r512 = add_row(ids[order][2], names[order][2], "ns/page", false, true);
+        snprintf(names[order][3], sizeof(names[order][3]),
+                 "  the kernel's first touch of a memfd, %s", how);
+        struct row *rmf = add_row(ids[order][3], names[order][3], "ns/page", false, false);
+        r16->window = r1->window = r512->window = rmf->window = true;
+        double plain;
+        struct wt_ctx w16 = {pages, ord, 0, true, {0}}, w1 = {pages, ord, 1, true, {0}};
+        struct wt_ctx w512 = {pages, ord, 512, true, {0}};
+        struct wt_ctx nat = {pages, ord, 0, false, {0}}, trm = {pages, ord, 0, true, {0}};
+        struct wt_ctx trp = {pages, ord, 0, false, {0}};
+        trial_fn fn[] = {wt_window_touch, wt_window_touch,    wt_window_touch,   wt_native_touch,
+                         wt_memfd_touch,  wt_translate_touch, wt_translate_touch};
+        void *ctx[] = {&w16, &w1, &w512, &nat, &nat, &trm, &trp};
+        double *out[] = {&r16->lib, &r1->lib, &r512->lib, &r16->nat, &rmf->nat, &r16->tr, &plain};
+        measure_trials(fn, ctx, out, 7);
+        r1->nat = r512->nat = r16->nat;
+        r1->tr = r512->tr = r16->tr;
+        snprintf(r16->note, sizeof(r16->note),
+                 "one store per page, %s order, fresh memory every run: window = a fresh "
+                 "mappable system (%llu faults, %llu host mappings at the end); kernel = fresh "
+                 "MAP_ANONYMOUS, 4 KiB pages; translate = gmm_translate(WRITE) + store on a "
+                 "mappable system (%.0f ns/page on gmm_system_create's)",
+                 how, (unsigned long long)w16.st.faults, (unsigned long long)w16.st.host_mappings,
+                 plain);
+        snprintf(rmf->note, sizeof(rmf->note),
+                 "the kernel's own first touch of a fresh memfd mapped MAP_SHARED, where a "
+                 "window's frames live: what a window costs with no signal, resolve or mmap at "
+                 "all (kernel column)");
+        snprintf(r512->note, sizeof(r512->note),
+                 "gmm_window_set_fault_around(w, 512): %llu faults, %llu host mappings at the end",
+                 (unsigned long long)w512.st.faults, (unsigned long long)w512.st.host_mappings);
+        snprintf(r1->note, sizeof(r1->note),
+                 "the same with gmm_window_set_fault_around(w, 1): %llu faults, %llu whole-window "
+                 "flushes, %llu host mappings at the end; kernel and translate columns repeated",
+                 (unsigned long long)w1.st.faults, (unsigned long long)w1.st.flushes,
+                 (unsigned long long)w1.st.host_mappings);
+    }
+    free(perm);
+}
+
+/* ---- copy on write ---- */
+
+struct wcow_ctx {
+    gmm_space *s;      /* the parent: pages written, a window on it */
+    gmm_window *w;     /* NULL: stores through gmm_translate */
+    gmm_addr a;
+    uint64_t pages;
+    gmm_window_stats st;
+    uint8_t *np;       /* native: the parent's pages */
+};
+
+static double wc_window(void *c)
+{
+    struct wcow_ctx *x = c;
+    gmm_space *child = gmm_space_fork(x->s);
+    if (!child)
+        die("gmm_space_fork failed");
+    gmm_window_stats st0;
+    gmm_window_get_stats(x->w, &st0);
+    double t = win_store_pages(gmm_window_base(x->w) + x->a, x->pages, NULL);
+    gmm_window_get_stats(x->w, &x->st);
+    x->st.faults -= st0.faults;
+    x->st.flushes -= st0.flushes;
+    gmm_space_destroy(child);
+    return t;
+}
+
+static double wc_translate(void *c)
+{
+    struct wcow_ctx *x = c;
+    gmm_space *child = gmm_space_fork(x->s);
+    if (!child)
+        die("gmm_space_fork failed");
+    double t0 = now_ns();
+    for (uint64_t i = 0; i < x->pages; i++) {
+        uint8_t *p = gmm_translate(x->s, x->a + i * PG, GMM_ACCESS_WRITE);
+        if (!p)
+            die("gmm_translate(write) failed");
+        *(volatile uint8_t *)p = (uint8_t)(i | 2);
+    }
+    double t = (now_ns() - t0) / (double)x->pages;
+    gmm_space_destroy(child);
+    return t;
+}
+
+/* Native: a child blocked on a pipe keeps the pages shared while the
+ * parent writes them. */
+static double wc_native(void *c)
+{
+    struct wcow_ctx *x = c;
+    int fds[2], st;
+    char ch;
+    if (pipe(fds))
+        die("pipe failed");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        while (read(fds[0], &ch, 1) > 0)
+            ;
+        _exit(0);
+    }
+    if (pid < 0)
+        die("fork failed");
+    close(fds[0]);
+    double t = win_store_pages(x->np, x->pages, NULL);
+    close(fds[1]);
+    if (waitpid(pid, &st, 0) != pid)
+        die("waitpid failed");
+    return t;
+}
+
+static void bench_window_cow(void)
+{
+    uint64_t pages = cfg.touch_pages;
+    progress("host windows: copy on write");
+    static char name[96];
+    snprintf(name, sizeof(name), "COW break, store per page after fork, %u MiB",
+             (unsigned)(pages * PG / MIB));
+    struct row *r = add_row("win_cow", name, "ns/page", false, true);
+    r->window = true;
+    gmm_system *sys = win_system();
+    struct wcow_ctx xw = {lib_space(sys), NULL, 0, pages, {0}, NULL};
+    xw.a = lib_map(xw.s, pages * PG, LIB_RW);
+    xw.w = win_create(xw.s, xw.a, pages, 0);
+    win_store_pages(gmm_window_base(xw.w) + xw.a, pages, NULL);
+    struct wcow_ctx xt = {lib_space(sys), NULL, 0, pages, {0}, NULL};
+    xt.a = lib_map(xt.s, pages * PG, LIB_RW);
+    lib_touch(xt.s, xt.a, pages);
+    struct wcow_ctx xn = {NULL, NULL, 0, pages, {0}, nat_map(pages * PG, PROT_READ | PROT_WRITE)};
+    madvise(xn.np, pages * PG, MADV_NOHUGEPAGE);
+    nat_touch(xn.np, pages);
+    trial_fn fn[] = {wc_window, wc_native, wc_translate};
+    void *ctx[] = {&xw, &xn, &xt};
+    double *out[] = {&r->lib, &r->nat, &r->tr};
+    measure_trials(fn, ctx, out, 3);
+    snprintf(r->note, sizeof(r->note),
+             "the parent stores once to each page while the child (space or process) lives; "
+             "window: gmm_space_fork, then stores through the parent's window (%llu faults, "
+             "%llu flushes, %llu host mappings after the last run); translate: "
+             "gmm_translate(WRITE) + store, same system; frames recycled after the warm-up run",
+             (unsigned long long)xw.st.faults, (unsigned long long)xw.st.flushes,
+             (unsigned long long)xw.st.host_mappings);
+    gmm_window_destroy(xw.w);
+    gmm_space_destroy(xw.s);
+    gmm_space_destroy(xt.s);
+    gmm_system_destroy(sys);
+    nat_unmap(xn.np, pages * PG);
+}
+
+/* ---- host mappings after touching 1 GiB ---- */
+
+static void bench_window_mappings(void)
+{
+    uint64_t pages = cfg.quick ? WIN_MAP_PAGES / 8 : WIN_MAP_PAGES;
+    unsigned mib = (unsigned)(pages * PG / MIB);
+    uint32_t *perm = win_permutation(pages);
+    static char names[4][96];
+    static const char *ids[4] = {"win_maps_seq", "win_maps_rand", "win_maps_seq_fa1",
+                                 "win_maps_rand_fa1"};
+    progress("host windows: host mappings after touching 1 GiB");
+    for (int k = 0; k < 4; k++) {
+        bool random = k & 1;
+        unsigned fa = k & 2 ? 1 : 0;
+        if (mib % 1024)
+            snprintf(names[k], sizeof(names[k]), "host mappings after %u MiB, %s (fault-around %u)",
+                     mib, random ? "random" : "sequential", fa ? 1 : 16);
+        else
+            snprintf(names[k], sizeof(names[k]), "host mappings after %u GiB, %s (fault-around %u)",
+                     mib / 1024, random ? "random" : "sequential", fa ? 1 : 16);
+        struct row *r = add_row(ids[k], names[k], "maps", false, false);
+        r->window = true;
+        gmm_system *sys = win_system();
+        gmm_space *s = lib_space(sys);
+        gmm_addr a = lib_map(s, pages * PG, LIB_RW);
+        gmm_window *w = win_create(s, a, pages, fa);
+        double t = win_store_pages(gmm_window_base(w) + a, pages, random ? perm : NULL);
+        gmm_window_stats st;
+        gmm_window_get_stats(w, &st);
+        uint64_t proc = gmm_window_host_mappings(w);
+        r->lib = (double)st.host_mappings;
+        snprintf(r->note, sizeof(r->note),
+                 "one store per page through the window: gmm_window_get_stats says %llu host "
+                 "mappings, /proc/self/maps %llu (budget %llu); %llu faults, %llu whole-window "
+                 "flushes, %llu pages mapped at the end; %.0f ns/page",
+                 (unsigned long long)st.host_mappings, (unsigned long long)proc,
+                 (unsigned long long)st.budget, (unsigned long long)st.faults,
+                 (unsigned long long)st.flushes, (unsigned long long)st.pages_mapped, t);
+        gmm_window_destroy(w);
+        gmm_space_destroy(s);
+        gmm_system_destroy(sys);
+    }
+    free(perm);
+}
+
+/* ---- hot loads and stores ---- */
+
+struct whot_ctx {
+    uint8_t *win;   /* gmm_window_base(w) + a */
+    uint8_t *host;  /* a plain host array of the same size */
+    gmm_cpu *cpu;
+    gmm_addr a;
+    uint32_t *offs; /* random 4-byte-aligned offsets, cycled */
+};
+
+static void op_win_load4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->win + x->offs[i % NOFFS]);
+    sink = acc;
+}
+
+static void op_win_store4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->win + x->offs[i % NOFFS]) = (uint32_t)i;
+}
+
+static void op_host_load4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->host + x->offs[i % NOFFS]);
+    sink = acc;
+}
+
+static void op_host_store4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->host + x->offs[i % NOFFS]) = (uint32_t)i;
+}
+
+/* 4-byte-aligned offsets: an access never crosses a page. */
+static void op_cpu_load4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + x->offs[i % NOFFS], GMM_ACCESS_READ);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        acc += *(volatile uint32_t *)p;
+    }
+    sink = acc;
+}
+
+static void op_cpu_store4(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + x->offs[i % NOFFS], GMM_ACCESS_WRITE);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        *(volatile uint32_t *)p = (uint32_t)i;
+    }
+}
+
+/* measure_peers, with the peer that runs first changing every round: a
+ * random-access loop runs slower right after another peer's loop (it
+ * evicted the page-table entries this one's walks need), which would
+ * otherwise always count against the same peer. */
+static void measure_peers_rotated(const struct peer *p, int np)
+{
+    double v[4][MAX_REPEATS];
+    for (int r = 0; r < cfg.repeats; r++) {
+        for (int j = 0; j < np; j++) {
+            int k = (j + r) % np;
+            p[k].fn(p[k].ctx, p[k].n / 10 ? p[k].n / 10 : 1);
+            double t0 = now_ns();
+            p[k].fn(p[k].ctx, p[k].n);
+            v[k][r] = (now_ns() - t0) / (double)p[k].n;
+        }
+    }
+    for (int k = 0; k < np; k++)
+        *p[k].out = median(v[k], cfg.repeats);
+}
+
+/* The same on 16 hot pages (host and software TLB hits). */
+static void op_win_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->win + hot_off(i));
+    sink = acc;
+}
+
+static void op_host_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++)
+        acc += *(volatile uint32_t *)(x->host + hot_off(i));
+    sink = acc;
+}
+
+static void op_cpu_load4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    uint32_t acc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + hot_off(i), GMM_ACCESS_READ);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        acc += *(volatile uint32_t *)p;
+    }
+    sink = acc;
+}
+
+static void op_win_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->win + hot_off(i)) = (uint32_t)i;
+}
+
+static void op_host_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        *(volatile uint32_t *)(x->host + hot_off(i)) = (uint32_t)i;
+}
+
+static void op_cpu_store4_hot(void *c, uint64_t n)
+{
+    struct whot_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = gmm_cpu_translate(x->cpu, x->a + hot_off(i), GMM_ACCESS_WRITE);
+        if (!p)
+            die("gmm_cpu_translate failed");
+        *(volatile uint32_t *)p = (uint32_t)i;
+    }
+}
+
+static void bench_window_hot(void)
+{
+    uint64_t bytes = cfg.rw_bytes;
+    progress("host windows: hot loads and stores");
+    struct row *ld = add_row("win_load4", "4-byte load, random addr in 64 MiB, pages mapped",
+                             "ns/op", false, true);
+    struct row *stw = add_row("win_store4", "4-byte store, random addr in 64 MiB, pages mapped",
+                              "ns/op", false, true);
+    struct row *ldh = add_row("win_load4_hot", "4-byte load, 16 hot pages (TLB hits)", "ns/op",
+                              false, true);
+    struct row *sth = add_row("win_store4_hot", "4-byte store, 16 hot pages (TLB hits)", "ns/op",
+                              false, true);
+    ld->window = stw->window = ldh->window = sth->window = true;
+    gmm_system *sys = win_system();
+    gmm_space *s = lib_space(sys);
+    struct whot_ctx x;
+    memset(&x, 0, sizeof(x));
+    x.a = lib_map(s, bytes, LIB_RW);
+    gmm_window *w = win_create(s, x.a, bytes / PG, 0);
+    x.win = gmm_window_base(w) + x.a;
+    win_store_pages(x.win, bytes / PG, NULL);
+    x.cpu = gmm_cpu_create(s);
+    if (!x.cpu)
+        die("gmm_cpu_create failed");
+    x.host = nat_map(bytes, PROT_READ | PROT_WRITE);
+    madvise(x.host, bytes, MADV_NOHUGEPAGE);
+    memset(x.host, 0x5a, bytes);
+    x.offs = random_offsets(bytes);
+    gmm_window_stats st0, st1;
+    gmm_window_get_stats(w, &st0);
+    struct peer p[][3] = {
+        {{op_win_load4, &x, ops(5000000), &ld->lib},
+         {op_host_load4, &x, ops(5000000), &ld->nat},
+         {op_cpu_load4, &x, ops(2000000), &ld->tr}},
+        {{op_win_store4, &x, ops(5000000), &stw->lib},
+         {op_host_store4, &x, ops(5000000), &stw->nat},
+         {op_cpu_store4, &x, ops(2000000), &stw->tr}},
+        {{op_win_load4_hot, &x, ops(20000000), &ldh->lib},
+         {op_host_load4_hot, &x, ops(20000000), &ldh->nat},
+         {op_cpu_load4_hot, &x, ops(20000000), &ldh->tr}},
+        {{op_win_store4_hot, &x, ops(20000000), &sth->lib},
+         {op_host_store4_hot, &x, ops(20000000), &sth->nat},
+         {op_cpu_store4_hot, &x, ops(20000000), &sth->tr}},
+    };
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+        measure_peers_rotated(p[i], 3);
+    gmm_window_get_stats(w, &st1);
+    snprintf(ld->note, sizeof(ld->note),
+             "every page written through the window before timing (so mapped writable): "
+             "window = a plain load at gmm_window_base(w) + guest address (%llu window faults "
+             "while timing); kernel = the same load in a host array (MAP_ANONYMOUS, 4 KiB "
+             "pages); translate = gmm_cpu_translate + the load; %u random 4-byte-aligned "
+             "addresses cycled",
+             (unsigned long long)(st1.faults - st0.faults), NOFFS);
+    snprintf(stw->note, sizeof(stw->note), "the same with stores");
+    snprintf(ldh->note, sizeof(ldh->note),
+             "the first 16 pages of the same memory, 8-byte steps: host TLB and gmm_cpu_translate's "
+             "software TLB hit");
+    gmm_cpu_destroy(x.cpu);
+    gmm_window_destroy(w);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+    nat_unmap(x.host, bytes);
+    free(x.offs);
+}
+
+static void bench_window(void)
+{
+    if (gmm_window_install_handler())
+        die("gmm_window_install_handler failed");
+    bench_window_touch();
+    bench_window_cow();
+    bench_window_mappings();
+    bench_window_hot();
+}
+
+/* ------------------------------------------------------------------------
  * Host memory: each probe runs in a fresh exec of this program, so that no
  * free heap memory of earlier measurements hides an allocation.
  * ------------------------------------------------------------------------ */
@@ -1323,6 +1925,29 @@ static void eval_targets(void)
                    "fork of 256 MiB touched faster than native fork (native/lib)");
     if ((r = find_row("mem_per_page")))
         add_target(r->lib <= 16, r->lib, 16, "B", "16 bytes or less per resident page");
+    /* Issue 11, host windows: window / kernel (below 1: the window faster). */
+    if ((r = find_row("win_touch_seq")))
+        add_target(r->lib <= 1.5 * r->nat, r->lib / r->nat, 1.5, "x",
+                   "window first touch, sequential, within 1.5x of the kernel's (window/kernel)");
+    if ((r = find_row("win_touch_rand")))
+        add_target(r->lib <= 3 * r->nat, r->lib / r->nat, 3, "x",
+                   "window first touch, random, within 3x of the kernel's (window/kernel)");
+    if ((r = find_row("win_maps_seq")))
+        add_target(r->lib <= 64, r->lib, 64, "maps",
+                   "1 GiB touched sequentially through a window in at most 64 host mappings");
+    /* "Host speed": within the noise of a plain host array (1.2x). */
+    if ((r = find_row("win_load4")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte load at host speed (window/host array <= 1.2)");
+    if ((r = find_row("win_store4")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte store at host speed (window/host array <= 1.2)");
+    if ((r = find_row("win_load4_hot")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte load on TLB hits at host speed (window/host array <= 1.2)");
+    if ((r = find_row("win_store4_hot")))
+        add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
+                   "window 4-byte store on TLB hits at host speed (window/host array <= 1.2)");
 #ifdef GMM_HAVE_UNICORN
     for (int i = 0; i < nrows; i++) {
         r = &rows[i];
@@ -1410,14 +2035,21 @@ static void print_table(void)
     printf("ratios = peer / libguestmm (above 1: libguestmm faster or smaller)\n\n");
 
     int notes = 0;
-    printf("%-58s %-8s %12s %12s %8s %12s %8s\n", "measurement", "unit", "libguestmm", "native",
-           "nat/lib", "Unicorn", "uc/lib");
-    for (int i = 0; i < 124; i++)
-        putchar('-');
-    putchar('\n');
+    bool any_main = false, any_window = false;
+    for (int i = 0; i < nrows; i++)
+        *(rows[i].window ? &any_window : &any_main) = true;
+    if (any_main) {
+        printf("%-58s %-8s %12s %12s %8s %12s %8s\n", "measurement", "unit", "libguestmm",
+               "native", "nat/lib", "Unicorn", "uc/lib");
+        for (int i = 0; i < 124; i++)
+            putchar('-');
+        putchar('\n');
+    }
     for (int i = 0; i < nrows; i++) {
         struct row *r = &rows[i];
         char name[96], lib[32], nat[32], nr[16], uc[32], ur[16];
+        if (r->window)
+            continue;
         if (r->note[0])
             snprintf(name, sizeof(name), "%s [%d]", r->name, ++notes);
         else
@@ -1451,15 +2083,51 @@ static void print_table(void)
         }
 #endif
     }
+    if (any_window) {
+        if (any_main)
+            printf("\n");
+        printf("host windows: window = plain host loads/stores at gmm_window_base(w) + guest "
+               "address,\nfaults resolved by gmm_window_install_handler's SIGSEGV handler; "
+               "kernel = the same on\nthe host's own anonymous memory; translate = gmm_translate "
+               "or gmm_cpu_translate + the access\nratios = peer / window (above 1: the window "
+               "faster)\n\n");
+        printf("%-64s %-8s %10s %10s %8s %10s %8s\n", "measurement", "unit", "window",
+               "kernel", "kern/win", "translate", "tr/win");
+        for (int i = 0; i < 124; i++)
+            putchar('-');
+        putchar('\n');
+    }
+    for (int i = 0; i < nrows; i++) {
+        struct row *r = &rows[i];
+        char name[96], win[32], nat[32], nr[16], tr[32], trr[16];
+        if (!r->window)
+            continue;
+        if (r->note[0])
+            snprintf(name, sizeof(name), "%s [%d]", r->name, ++notes);
+        else
+            snprintf(name, sizeof(name), "%s", r->name);
+        fmt_num(win, sizeof(win), r->lib, r->unit);
+        fmt_num(nat, sizeof(nat), r->nat, r->unit);
+        fmt_num(tr, sizeof(tr), r->tr, r->unit);
+        if (r->ratios) {
+            fmt_ratio(nr, sizeof(nr), r->nat, r->lib);
+            fmt_ratio(trr, sizeof(trr), r->tr, r->lib);
+        } else {
+            snprintf(nr, sizeof(nr), "-");
+            snprintf(trr, sizeof(trr), "-");
+        }
+        printf("%-64s %-8s %10s %10s %8s %10s %8s\n", name, r->unit, win, nat, nr, tr, trr);
+    }
     if (notes) {
         printf("\n");
         notes = 0;
-        for (int i = 0; i < nrows; i++)
-            if (rows[i].note[0])
-                printf("[%d] %s\n", ++notes, rows[i].note);
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < nrows; i++)
+                if (rows[i].note[0] && rows[i].window == (pass == 1))
+                    printf("[%d] %s\n", ++notes, rows[i].note);
     }
     if (ntargets) {
-        printf("\ntargets (DESIGN.md, issue 6)\n");
+        printf("\ntargets (DESIGN.md, issue 6; host windows: issue 11)\n");
         for (int i = 0; i < ntargets; i++)
             printf("  %-7s %-80s %s\n", targets[i].met ? "MET" : "MISSED", targets[i].text,
                    targets[i].value);
@@ -1529,6 +2197,12 @@ static void print_json(void)
         printf("null, \"unicorn_ratio\": null, \"unicorn_status\": ");
         json_str(r->uck == UCK_ROW ? UC_MISSING : "no counterpart");
 #endif
+        printf(", \"section\": ");
+        json_str(r->window ? "window" : "main");
+        printf(", \"translate\": ");
+        json_num(r->tr);
+        printf(", \"translate_ratio\": ");
+        json_num(r->ratios ? r->tr / r->lib : NAN);
         printf(", \"note\": ");
         json_str(r->note);
         printf("}%s\n", i + 1 < nrows ? "," : "");
@@ -1643,9 +2317,37 @@ static int cg_main(const char *op, uint64_t n)
 
 /* ------------------------------------------------------------------------ */
 
+/* The parts of the benchmark, for --only. */
+enum { PART_MEMORY = 1, PART_MM = 2, PART_RW = 4, PART_FORK = 8, PART_TOUCH = 16,
+       PART_WINDOW = 32, PART_ALL = 63 };
+static const struct {
+    const char *name;
+    unsigned bit;
+} parts[] = {{"memory", PART_MEMORY}, {"mm", PART_MM},       {"rw", PART_RW},
+             {"fork", PART_FORK},     {"touch", PART_TOUCH}, {"window", PART_WINDOW}};
+
+/* "window,touch" -> the bits; 0 for an unknown name. */
+static unsigned parse_parts(const char *list)
+{
+    unsigned bits = 0;
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+            if (strlen(parts[i].name) == len && !strncmp(parts[i].name, list, len))
+                bit = parts[i].bit;
+        if (!bit)
+            return 0;
+        bits |= bit;
+        list += len + (list[len] == ',');
+    }
+    return bits;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench [--quick] [--json]\n"
+    fprintf(f, "usage: bench [--quick] [--json] [--only PART[,PART...]]\n"
+               "       PART: memory, mm, rw, fork, touch, window (default: all)\n"
                "       bench --callgrind OP [N]   (OP from --list)\n"
                "       bench --list\n");
 }
@@ -1653,9 +2355,16 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     bool json = false;
+    unsigned only = PART_ALL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            if (!(only = parse_parts(argv[++i]))) {
+                usage(stderr);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--quick")) {
             cfg.quick = true;
             cfg.repeats = 3;
@@ -1684,11 +2393,18 @@ int main(int argc, char **argv)
         }
     }
 
-    bench_memory();
-    bench_mm();
-    bench_rw();
-    bench_fork();
-    bench_touch();
+    if (only & PART_MEMORY)
+        bench_memory();
+    if (only & PART_MM)
+        bench_mm();
+    if (only & PART_RW)
+        bench_rw();
+    if (only & PART_FORK)
+        bench_fork();
+    if (only & PART_TOUCH)
+        bench_touch();
+    if (only & PART_WINDOW)
+        bench_window();
     eval_targets();
     if (json)
         print_json();
