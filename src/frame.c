@@ -17,6 +17,8 @@
 #include "internal.h"
 #include "host.h"
 
+#include <stdlib.h>
+
 #define ARENA_BYTES ((size_t)ARENA_FRAMES << PAGE_SHIFT)
 
 static int arena_grow(gmm_system *sys)
@@ -64,11 +66,41 @@ void frame_fini(gmm_system *sys)
     sys->memfd = -1;
 }
 
-/* A frame goes on the free list: a mappable system gives its memory back. */
+static int frame_cmp(const void *a, const void *b)
+{
+    frame_t x = *(const frame_t *)a, y = *(const frame_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Gives back the memory of the frames waiting in sys->punch, one host call
+ * per run of consecutive frames.  Caller holds sys->lock. */
+static void punch_flush(gmm_system *sys)
+{
+    unsigned n = sys->npunch;
+    if (!n)
+        return;
+    qsort(sys->punch, n, sizeof(frame_t), frame_cmp);
+    for (unsigned i = 0; i < n;) {
+        unsigned k = i + 1;
+        while (k < n && sys->punch[k] == sys->punch[k - 1] + 1)
+            k++;
+        host_punch(sys->memfd, (uint64_t)sys->punch[i] << PAGE_SHIFT,
+                   (uint64_t)(k - i) << PAGE_SHIFT);
+        i = k;
+    }
+    sys->npunch = 0;
+}
+
+/* A frame goes on the free list: a mappable system gives its memory back
+ * (in batches; punch_flush runs before a freed frame is reused).  Caller
+ * holds sys->lock. */
 static inline void frame_release_memory(gmm_system *sys, frame_t f)
 {
-    if (sys->memfd >= 0)
-        host_punch(sys->memfd, (uint64_t)f << PAGE_SHIFT, PAGE_SIZE);
+    if (sys->memfd < 0)
+        return;
+    sys->punch[sys->npunch++] = f;
+    if (sys->npunch == PUNCH_BATCH)
+        punch_flush(sys);
 }
 
 frame_t frame_alloc(gmm_system *sys)
@@ -130,6 +162,9 @@ frame_t frame_alloc_uninit(gmm_system *sys, bool zero)
         return FRAME_NONE;
     }
     if (sys->free_head != FRAME_NONE) {
+        /* It may be waiting for its memory to be given back: that must
+         * happen before the frame is used again. */
+        punch_flush(sys);
         f = sys->free_head;
         sys->free_head = *frame_ref_slot(sys, f);
         recycled = true;

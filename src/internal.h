@@ -321,6 +321,11 @@ struct gmm_system {
     void *alloc_ud;
     uint64_t frame_limit; /* most frames_used may reach; 0: no limit */
     int memfd;            /* mappable systems: the memory file of the arenas; else -1 */
+    /* Mappable systems: freed frames whose memory is not given back yet
+     * (frame.c gives it back in sorted ranges, before any is reused). */
+#define PUNCH_BATCH 64
+    frame_t punch[PUNCH_BATCH];
+    unsigned npunch;
 };
 
 struct gmm_space {

@@ -60,6 +60,10 @@ struct gmm_window {
     uint64_t host_maps; /* host mappings inside the reservation */
     uint64_t budget;
     unsigned fault_around;
+    /* While gmm_window_fault resolves page faulting - 1 (0: none), a
+     * shootdown of that one page leaves the host page alone: the fault
+     * maps the page's new state over it before it returns. */
+    uint64_t faulting;
     int slot;
     gmm_window_stats stats;
 };
@@ -200,6 +204,8 @@ static void span_visit(void *ctx, uint64_t pn, pte_t pte)
 
 static void window_unmap(gmm_window *w, gmm_addr start, gmm_addr end)
 {
+    if (w->faulting && start == (w->faulting - 1) << PAGE_SHIFT && end - start == PAGE_SIZE)
+        return; /* a copy on write of the faulting page: remapped at once */
     if (start < w->lo)
         start = w->lo;
     if (end > w->hi)
@@ -556,13 +562,28 @@ int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *
     if (addr >= w->lo && addr < w->hi) {
         if (w->fault_around > 1)
             window_populate(w, s, addr & PAGE_MASK, access);
-        res = space_fault_page(s, addr, access, &r);
+        /* The host never executes guest memory through a window: such a
+         * fault resolves nothing. */
+        if (access & GMM_ACCESS_EXEC) {
+            struct region *x = region_find(s, addr);
+            res = x && x->start <= addr ? FAULT_ACCERR : FAULT_MAPERR;
+        } else {
+            /* A copy on write replaces the page's frame: instead of
+             * unmapping it and mapping the new one (two host calls), the
+             * new one is mapped over the old one below. */
+            w->faulting = (addr >> PAGE_SHIFT) + 1;
+            res = space_fault_page(s, addr, access, &r);
+        }
     }
-    /* The host never executes guest memory through a window. */
-    if (res == FAULT_OK && (access & GMM_ACCESS_EXEC))
-        res = FAULT_ACCERR;
     if (res == FAULT_OK && window_map_around(w, s, r, addr & PAGE_MASK))
         res = FAULT_OOM;
+    if (w->faulting && res != FAULT_OK) {
+        /* Not remapped: the shootdown skipped must happen now. */
+        uint64_t pn = w->faulting - 1;
+        w->faulting = 0;
+        window_unmap(w, pn << PAGE_SHIFT, (pn + 1) << PAGE_SHIFT);
+    }
+    w->faulting = 0;
     space_unlock(s);
     if (res == FAULT_OK)
         return 0;
