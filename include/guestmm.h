@@ -791,9 +791,12 @@ GMM_API void gmm_cpu_online(gmm_cpu *cpu);
  * Fault-around: a fault maps the present pages of the aligned block around
  * it (16 pages by default) at once, and in private anonymous memory makes
  * the block's empty pages present as the faulting access would (zero pages
- * for a read, fresh zeroed frames for a store), as Linux's large folios
- * do: rss and mincore then count them.  gmm_window_set_fault_around(w, 1)
- * turns that off.
+ * for a read, fresh zeroed frames for a store -- zero pages too), as
+ * Linux's large folios do: rss and mincore then count them.  While faults
+ * follow each other in address order (each on the page right after the
+ * previous block), the block doubles, up to 512 pages, as readahead grows;
+ * any other fault starts again at the set size.
+ * gmm_window_set_fault_around(w, 1) turns all of it off.
  *
  * Host mappings.  The kernel allows about 65,530 mappings per process
  * (vm.max_map_count).  Frames mapped at consecutive memory-file offsets
@@ -873,8 +876,9 @@ GMM_API int gmm_window_access_from_ucontext(const void *ucontext);
 GMM_API int gmm_window_install_handler(void);
 /* Host mappings a window may use (at least 16); default 8,192. */
 GMM_API void gmm_window_set_budget(gmm_window *w, uint64_t max_host_mappings);
-/* Pages mapped per fault (rounded up to a power of two, at most 512);
- * 1: only the faulting page, and nothing made present beyond it. */
+/* Pages mapped per fault at first (rounded up to a power of two, at most
+ * 512; growing for faults in address order, see above); 1: only the
+ * faulting page, and nothing made present beyond it. */
 GMM_API void gmm_window_set_fault_around(gmm_window *w, unsigned pages);
 
 typedef struct gmm_window_stats {

@@ -46,6 +46,7 @@
 #define WINDOW_SLOTS 1024
 #define DEFAULT_BUDGET 8192
 #define DEFAULT_FAULT_AROUND 16
+#define MAX_AROUND 512
 #define I386_SPAN ((uint64_t)1 << 32)
 
 struct gmm_window {
@@ -60,6 +61,11 @@ struct gmm_window {
     uint64_t host_maps; /* host mappings inside the reservation */
     uint64_t budget;
     unsigned fault_around;
+    /* The block size in use: fault_around, doubled (up to MAX_AROUND) at
+     * each fault on the page right after the previous block, as a
+     * sequential reader's readahead grows. */
+    unsigned around;
+    uint64_t next_pn;
     /* While gmm_window_fault resolves page faulting - 1 (0: none), a
      * shootdown of that one page leaves the host page alone: the fault
      * maps the page's new state over it before it returns. */
@@ -268,7 +274,7 @@ gmm_window *gmm_window_create(gmm_space *s, gmm_addr lo, gmm_addr hi)
     w->map.sys = sys;
     w->host_maps = 1;
     w->budget = DEFAULT_BUDGET;
-    w->fault_around = DEFAULT_FAULT_AROUND;
+    w->fault_around = w->around = DEFAULT_FAULT_AROUND;
     /* Every window can be found by the handler, or there is none. */
     w->slot = registry_add(w);
     if (w->slot < 0) {
@@ -349,9 +355,9 @@ void gmm_window_set_fault_around(gmm_window *w, unsigned pages)
     if (s)
         space_lock(s);
     unsigned n = 1;
-    while (n < pages && n < 512)
+    while (n < pages && n < MAX_AROUND)
         n <<= 1;
-    w->fault_around = n;
+    w->fault_around = w->around = n;
     if (s)
         space_unlock(s);
 }
@@ -435,7 +441,7 @@ static int window_map_new(gmm_window *w, uint64_t q, uint64_t k, const pte_t *st
 static void block_of(const gmm_window *w, const struct region *r, uint64_t pn, uint64_t *first,
                      uint64_t *end)
 {
-    uint64_t n = w->fault_around;
+    uint64_t n = w->around;
     uint64_t lo = (r->start > w->lo ? r->start : w->lo) >> PAGE_SHIFT;
     uint64_t hi = (r->end < w->hi ? r->end : w->hi) >> PAGE_SHIFT;
     *first = pn & ~(n - 1);
@@ -515,7 +521,7 @@ static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_
 {
     uint64_t pn = page >> PAGE_SHIFT, first, end;
     block_of(w, r, pn, &first, &end);
-    pte_t st[512];
+    pte_t st[MAX_AROUND];
     for (uint64_t q = first; q < end; q++) {
         pte_t *slot = pt_slot(&s->pt, q, false);
         pte_t pte = slot ? *slot : 0;
@@ -560,8 +566,15 @@ int gmm_window_fault(gmm_window *w, uintptr_t host_addr, int access, gmm_fault *
     w->stats.faults++;
     struct region *r = NULL;
     if (addr >= w->lo && addr < w->hi) {
-        if (w->fault_around > 1)
+        uint64_t pn = addr >> PAGE_SHIFT;
+        if (w->fault_around > 1) {
+            if (pn == w->next_pn && w->around < MAX_AROUND)
+                w->around *= 2;
+            else if (pn != w->next_pn)
+                w->around = w->fault_around;
+            w->next_pn = (pn & ~(uint64_t)(w->around - 1)) + w->around;
             window_populate(w, s, addr & PAGE_MASK, access);
+        }
         /* The host never executes guest memory through a window: such a
          * fault resolves nothing. */
         if (access & GMM_ACCESS_EXEC) {
