@@ -480,6 +480,27 @@ GMM_API int gmm_space_getrlimit(gmm_space *space, int resource, uint64_t *soft, 
  * -GMM_EINVAL when start is beyond the task size. */
 GMM_API int gmm_space_init_brk(gmm_space *space, gmm_addr start);
 
+/* One region of a space, as an emulator mirrors it (Unicorn regions, JIT
+ * page flags): gmm_space_region_next fills it. */
+enum { GMM_REGION_ANON = 0, GMM_REGION_SHARED_ANON = 1, GMM_REGION_FILE = 2 };
+typedef struct gmm_region_info {
+    gmm_addr start, end; /* [start, end), page-aligned */
+    int prot;            /* GMM_PROT_* as mmap/mprotect set them */
+    int access;          /* GMM_ACCESS_* an x86 CPU may do there: any right
+                            implies read, but for execute-only memory
+                            (gmm_space_set_execute_only) */
+    int kind;            /* GMM_REGION_* */
+    int shared;          /* 1: MAP_SHARED (stores reach the object) */
+    int growsdown;       /* 1: a stack that grows on faults below it */
+    uint64_t offset;     /* file mappings: byte offset of start; else 0 */
+    uint64_t dev, ino;   /* as the maps line shows them (0 for anonymous) */
+} gmm_region_info;
+/* The first region of s that ends above addr (Linux find_vma): 1 with *out
+ * filled, or 0 when there is none.  To walk a range [lo, hi): start at lo,
+ * go on from out->end while out->start < hi.  A snapshot under the lock:
+ * another thread's call may change the regions right after. */
+GMM_API int gmm_space_region_next(gmm_space *space, gmm_addr addr, gmm_region_info *out);
+
 /* Writes the /proc/self/maps text of the space into buf, byte-identical to
  * what an x86-64 Linux kernel prints for the same layout, NUL-terminated
  * when cap > 0; returns the full length (snprintf semantics). */

@@ -106,3 +106,33 @@ size_t gmm_space_maps(gmm_space *s, char *buf, size_t cap)
     space_unlock(s);
     return text_finish(&o);
 }
+
+int gmm_space_region_next(gmm_space *s, gmm_addr addr, gmm_region_info *out)
+{
+    space_lock(s);
+    struct region *r = region_find(s, addr);
+    if (r) {
+        uint32_t f = r->flags;
+        memset(out, 0, sizeof(*out));
+        out->start = r->start;
+        out->end = r->end;
+        out->prot = (f & VM_READ ? GMM_PROT_READ : 0) | (f & VM_WRITE ? GMM_PROT_WRITE : 0) |
+                    (f & VM_EXEC ? GMM_PROT_EXEC : 0);
+        bool readable = (f & VM_ACCESS_FLAGS) && !(f & VM_PKEY_EXEC);
+        out->access = (readable ? GMM_ACCESS_READ : 0) | (f & VM_WRITE ? GMM_ACCESS_WRITE : 0) |
+                      (f & VM_EXEC ? GMM_ACCESS_EXEC : 0);
+        out->kind = !r->obj                  ? GMM_REGION_ANON
+                    : r->obj->kind == OBJ_FILE ? GMM_REGION_FILE
+                                               : GMM_REGION_SHARED_ANON;
+        out->shared = (f & VM_MAYSHARE) != 0;
+        out->growsdown = (f & VM_GROWSDOWN) != 0;
+        if (r->obj) {
+            out->dev = r->obj->dev;
+            out->ino = r->obj->ino;
+            if (r->obj->kind == OBJ_FILE)
+                out->offset = r->pgoff << PAGE_SHIFT;
+        }
+    }
+    space_unlock(s);
+    return r != NULL;
+}

@@ -9,7 +9,7 @@
  * "/dev/zero (deleted)" for MAP_SHARED|MAP_ANONYMOUS, whose offset column is
  * the page offset into the shmem object.
  */
-#include "testutil.h"
+#include "memfile.h"
 
 #define W 0x200000000ull
 
@@ -399,9 +399,97 @@ static void maps_truncation_inside_a_padded_name(void **state)
     done(s);
 }
 
+/* gmm_space_region_next: each region with its bounds, rights, kind and
+ * backing, in address order, as an emulator rebuilds its own view (Unicorn
+ * regions) after a call changed a range. */
+static void region_next_walks_regions_with_rights_and_kind(void **state)
+{
+    (void)state;
+    struct memfile_env env;
+    gmm_system *sys = memfile_system(&env, 4 * PG);
+    gmm_space *s = gmm_space_create(sys, GMM_ABI_X86_64);
+    const gmm_addr base = 0x10000000;
+    const int priv = GMM_MAP_PRIVATE | GMM_MAP_ANONYMOUS | GMM_MAP_FIXED;
+    assert_int_equal(gmm_sys_mmap(s, base, 2 * PG, GMM_PROT_READ | GMM_PROT_WRITE, priv, -1, 0),
+                     (int64_t)base);
+    assert_int_equal(gmm_sys_mmap(s, base + 2 * PG, PG, GMM_PROT_WRITE, priv, -1, 0),
+                     (int64_t)(base + 2 * PG));
+    assert_int_equal(gmm_sys_mmap(s, base + 4 * PG, PG, GMM_PROT_READ | GMM_PROT_WRITE,
+                                  GMM_MAP_SHARED | GMM_MAP_ANONYMOUS | GMM_MAP_FIXED, -1, 0),
+                     (int64_t)(base + 4 * PG));
+    assert_int_equal(gmm_sys_mmap(s, base + 6 * PG, 2 * PG, GMM_PROT_READ | GMM_PROT_EXEC,
+                                  GMM_MAP_SHARED | GMM_MAP_FIXED, MEMFILE_FD_RDONLY, PG),
+                     (int64_t)(base + 6 * PG));
+    assert_int_equal(gmm_sys_mmap(s, base + 9 * PG, PG, GMM_PROT_NONE,
+                                  priv | GMM_MAP_GROWSDOWN, -1, 0),
+                     (int64_t)(base + 9 * PG));
+    gmm_region_info r;
+    /* Below the first region: the first one. */
+    assert_int_equal(gmm_space_region_next(s, 0, &r), 1);
+    assert_int_equal(r.start, base);
+    assert_int_equal(r.end, base + 2 * PG);
+    assert_int_equal(r.prot, GMM_PROT_READ | GMM_PROT_WRITE);
+    assert_int_equal(r.access, GMM_ACCESS_READ | GMM_ACCESS_WRITE);
+    assert_int_equal(r.kind, GMM_REGION_ANON);
+    assert_int_equal(r.shared, 0);
+    assert_int_equal(r.growsdown, 0);
+    assert_int_equal(r.offset, 0);
+    assert_int_equal(r.dev, 0);
+    assert_int_equal(r.ino, 0);
+    /* Inside a region: that region.  PROT_WRITE alone reads on x86. */
+    assert_int_equal(gmm_space_region_next(s, base + 2 * PG + 5, &r), 1);
+    assert_int_equal(r.start, base + 2 * PG);
+    assert_int_equal(r.prot, GMM_PROT_WRITE);
+    assert_int_equal(r.access, GMM_ACCESS_READ | GMM_ACCESS_WRITE);
+    /* In a hole: the next region, shared anonymous memory. */
+    assert_int_equal(gmm_space_region_next(s, base + 3 * PG, &r), 1);
+    assert_int_equal(r.start, base + 4 * PG);
+    assert_int_equal(r.kind, GMM_REGION_SHARED_ANON);
+    assert_int_equal(r.shared, 1);
+    assert_int_equal(r.dev, 1);
+    assert_true(r.ino != 0);
+    /* A read-only shared file mapping at offset one page. */
+    assert_int_equal(gmm_space_region_next(s, r.end, &r), 1);
+    assert_int_equal(r.start, base + 6 * PG);
+    assert_int_equal(r.end, base + 8 * PG);
+    assert_int_equal(r.kind, GMM_REGION_FILE);
+    assert_int_equal(r.prot, GMM_PROT_READ | GMM_PROT_EXEC);
+    assert_int_equal(r.access, GMM_ACCESS_READ | GMM_ACCESS_EXEC);
+    assert_int_equal(r.shared, 1);
+    assert_int_equal(r.offset, PG);
+    assert_int_equal(r.dev, 0x801);
+    assert_int_equal(r.ino, 77);
+    /* A PROT_NONE stack. */
+    assert_int_equal(gmm_space_region_next(s, r.end, &r), 1);
+    assert_int_equal(r.start, base + 9 * PG);
+    assert_int_equal(r.prot, 0);
+    assert_int_equal(r.access, 0);
+    assert_int_equal(r.growsdown, 1);
+    /* Past the last region: none, and *out untouched. */
+    r.start = 12345;
+    assert_int_equal(gmm_space_region_next(s, base + 10 * PG, &r), 0);
+    assert_int_equal(r.start, 12345);
+    /* Execute-only memory is not readable. */
+    assert_int_equal(gmm_space_set_execute_only(s, 1), 0);
+    assert_int_equal(gmm_sys_mprotect(s, base, PG, GMM_PROT_EXEC), 0);
+    assert_int_equal(gmm_space_region_next(s, base, &r), 1);
+    assert_int_equal(r.end, base + PG);
+    assert_int_equal(r.prot, GMM_PROT_EXEC);
+    assert_int_equal(r.access, GMM_ACCESS_EXEC);
+    /* A walk of [base, base + 8 pages) sees 5 regions (the split one is two). */
+    int n = 0;
+    for (gmm_addr a = base; gmm_space_region_next(s, a, &r) && r.start < base + 8 * PG; a = r.end)
+        n++;
+    assert_int_equal(n, 5);
+    assert_null(gmm_space_check(s));
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(region_next_walks_regions_with_rights_and_kind),
         cmocka_unit_test(maps_empty_space_prints_nothing),
         cmocka_unit_test(maps_first_mmap_line_exact_x86_64),
         cmocka_unit_test(maps_first_mmap_line_exact_i386),

@@ -264,6 +264,10 @@ ACCESS_READ = 1
 ACCESS_WRITE = 2
 ACCESS_EXEC = 4
 
+REGION_ANON = 0
+REGION_SHARED_ANON = 1
+REGION_FILE = 2
+
 RLIMIT_DATA = 2
 RLIMIT_STACK = 3
 RLIMIT_MEMLOCK = 8
@@ -316,6 +320,13 @@ class _Host(Structure):
     _fields_ = [("user", c_void_p), ("get_file", _GetFileFn),
                 ("fault", _FaultFn), ("invalidate", _InvalidateFn),
                 ("code_written", _CodeWrittenFn)]
+
+
+class _RegionInfo(Structure):
+    _fields_ = [("start", c_uint64), ("end", c_uint64), ("prot", c_int),
+                ("access", c_int), ("kind", c_int), ("shared", c_int),
+                ("growsdown", c_int), ("offset", c_uint64), ("dev", c_uint64),
+                ("ino", c_uint64)]
 
 
 class _WindowStats(Structure):
@@ -404,6 +415,7 @@ PROTOTYPES = {
     "gmm_window_set_budget": (None, (_p, _u64)),
     "gmm_window_set_fault_around": (None, (_p, c_uint)),
     "gmm_window_get_stats": (None, (_p, POINTER(_WindowStats))),
+    "gmm_space_region_next": (c_int, (_p, _u64, POINTER(_RegionInfo))),
     "gmm_window_check": (c_char_p, (_p,)),
     "gmm_window_host_mappings": (c_uint64, (_p,)),
 }
@@ -1139,6 +1151,26 @@ class Space(_Closable):
         """/proc/self/maps text (str)."""
         return self._text("gmm_space_maps")
 
+    def region_next(self, addr):
+        """The first region ending above addr as a RegionInfo, or None
+        (gmm_space_region_next)."""
+        info = _RegionInfo()
+        if not self._call("gmm_space_region_next", addr, ctypes.byref(info)):
+            return None
+        return RegionInfo(*(getattr(info, f) for f, _ in _RegionInfo._fields_))
+
+    def regions(self, lo=0, hi=None):
+        """The regions that overlap [lo, hi) (all from lo when hi is None),
+        in address order: a list of RegionInfo."""
+        out = []
+        addr = lo
+        while True:
+            r = self.region_next(addr)
+            if r is None or (hi is not None and r.start >= hi):
+                return out
+            out.append(r)
+            addr = r.end
+
     def status(self):
         """The memory lines of /proc/self/status (str)."""
         return self._text("gmm_space_status")
@@ -1304,6 +1336,12 @@ class Cpu(_Closable):
 # ---------------------------------------------------------------------------
 # Windows: a space mirrored into host memory.
 # ---------------------------------------------------------------------------
+
+RegionInfo = collections.namedtuple(
+    "RegionInfo", "start end prot access kind shared growsdown offset dev ino")
+RegionInfo.__doc__ = """gmm_region_info: [start, end), prot (PROT_*), access (the ACCESS_*
+an x86 CPU may do there), kind (REGION_*), shared, growsdown, offset (file
+mappings), dev and ino (as maps shows them)."""
 
 WindowStats = collections.namedtuple(
     "WindowStats", "faults flushes pages_mapped host_mappings budget")

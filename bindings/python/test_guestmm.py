@@ -217,6 +217,7 @@ class TestHeader(unittest.TestCase):
                    "gmm_file": g._File, "gmm_host": g._Host}
         if hasattr(g, "_WindowStats"):
             structs["gmm_window_stats"] = g._WindowStats
+        structs["gmm_region_info"] = g._RegionInfo
         for name, cls in structs.items():
             with self.subTest(struct=name):
                 m = re.search(r"typedef\s+struct\s+%s\s*\{(.*?)\}\s*%s\s*;" % (name, name),
@@ -321,6 +322,24 @@ class TestSpace(Base):
                          maps_line(0x7ffff7ffe000, 0x7ffff7fff000, "rw-p"))
         self.assertEqual(len(sp.maps().splitlines()[0]), 73 + len("/dev/zero (deleted)"))
         self.assertSpaceOk(sp)
+
+    def test_regions_walk_with_rights_and_kind(self):
+        sp = self.space()
+        self.assertEqual(sp.regions(), [])
+        self.assertIsNone(sp.region_next(0))
+        a = sp.mmap(0, PAGE, RW, ANON)
+        b = sp.mmap(0, 2 * PAGE, g.PROT_WRITE, ANON)
+        c = sp.mmap(0, PAGE, g.PROT_READ, g.MAP_SHARED | g.MAP_ANONYMOUS)
+        rs = sp.regions()
+        self.assertEqual([(r.start, r.end) for r in rs],
+                         [(c, c + PAGE), (b, b + 2 * PAGE), (a, a + PAGE)])
+        self.assertEqual(rs[0].kind, g.REGION_SHARED_ANON)
+        self.assertEqual((rs[0].shared, rs[0].dev, rs[0].access), (1, 1, g.ACCESS_READ))
+        self.assertEqual((rs[1].kind, rs[1].prot, rs[1].access),
+                         (g.REGION_ANON, g.PROT_WRITE, g.ACCESS_READ | g.ACCESS_WRITE))
+        self.assertEqual(sp.regions(b + PAGE, a), [rs[1]])
+        self.assertEqual(sp.region_next(b + PAGE), rs[1])
+        self.assertIsNone(sp.region_next(a + PAGE))
 
     def test_i386_layout(self):
         sp = self.space(g.ABI_I386)
