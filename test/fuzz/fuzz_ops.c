@@ -246,6 +246,7 @@ struct world {
     } tlb[8];
     bool mappable;
     gmm_window *win[MAX_SPACES]; /* a window per space slot, or NULL */
+    uint64_t win_lo[MAX_SPACES], win_hi[MAX_SPACES]; /* what it mirrors */
     gmm_cpu *cpu[2]; /* CPU objects (emulator threads) and their spaces */
     int cpu_slot[2];
     int faults;
@@ -859,6 +860,9 @@ static void op_window(struct world *w, struct in *in, gmm_space *s, int slot)
     if (b & 0x80)
         gmm_window_set_fault_around(win, 1);
     w->win[slot] = win;
+    w->win_lo[slot] = lo;
+    /* An i386 window mirrors up to the task's end (0xFFFFE000). */
+    w->win_hi[slot] = i386 && hi > 0xFFFFE000ull ? 0xFFFFE000ull : hi;
 }
 
 /* A guest access through a window: gmm_window_fault as a SIGSEGV handler
@@ -889,8 +893,13 @@ static void op_window_touch(struct world *w, struct in *in, gmm_space *s, int sl
             return;
         int before = w->faults;
         uint8_t *p = gmm_translate(s, addr, access);
+        tr("  translate(%#llx, %d) = %p (faults %d, last %d/%d)\n", (unsigned long long)addr,
+           access, (void *)p, w->faults - before, w->last_fault.signo, w->last_fault.code);
         /* The window mirrors [lo, hi) only: elsewhere it reports MAPERR. */
-        if (p)
+        if (addr < w->win_lo[slot] || addr >= w->win_hi[slot])
+            REQUIRE(f.signo == GMM_SIGSEGV && f.code == GMM_SEGV_MAPERR,
+                    "window fault outside its range is not MAPERR");
+        else if (p)
             REQUIRE(f.signo == GMM_SIGSEGV && f.code == GMM_SEGV_MAPERR,
                     "window fault where translate succeeds");
         else
