@@ -8,6 +8,8 @@
  *   bench --callgrind OP [N] run one library hot path N times, untimed, for
  *                            valgrind --tool=callgrind (see callgrind.sh)
  *   bench --list             the OP names for --callgrind
+ *   bench --only SECTION     one section of the table: memory, mm, rw
+ *                            (gmm_read/gmm_write/gmm_translate), fork, touch
  *
  * Every timed figure is the median of the per-operation times of repeated
  * runs (7, or 3 with --quick), each run after an untimed warm-up.  "native"
@@ -1645,7 +1647,7 @@ static int cg_main(const char *op, uint64_t n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench [--quick] [--json]\n"
+    fprintf(f, "usage: bench [--quick] [--json] [--only memory|mm|rw|fork|touch]\n"
                "       bench --callgrind OP [N]   (OP from --list)\n"
                "       bench --list\n");
 }
@@ -1653,9 +1655,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     bool json = false;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else if (!strcmp(argv[i], "--quick")) {
             cfg.quick = true;
             cfg.repeats = 3;
@@ -1684,11 +1689,22 @@ int main(int argc, char **argv)
         }
     }
 
-    bench_memory();
-    bench_mm();
-    bench_rw();
-    bench_fork();
-    bench_touch();
+    static const struct {
+        const char *name;
+        void (*run)(void);
+    } sections[] = {{"memory", bench_memory}, {"mm", bench_mm}, {"rw", bench_rw},
+                    {"fork", bench_fork}, {"touch", bench_touch}};
+    bool ran = false;
+    for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++) {
+        if (!only || !strcmp(only, sections[k].name)) {
+            sections[k].run();
+            ran = true;
+        }
+    }
+    if (!ran) {
+        usage(stderr);
+        return 2;
+    }
     eval_targets();
     if (json)
         print_json();
