@@ -595,6 +595,35 @@ static inline void racy_copy(uint8_t *dst, const uint8_t *src, size_t n)
 #endif
 }
 
+/* The same for n <= READ_SMALL without a call: two loads that may
+ * overlap, then two stores. */
+#define READ_SMALL 16
+static inline void racy_copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+#ifdef GMM_TSAN_BUILD
+    racy_copy(dst, src, n);
+#else
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n) {
+        uint8_t a = src[0], b = src[n / 2], c = src[n - 1];
+        dst[0] = a;
+        dst[n / 2] = b;
+        dst[n - 1] = c;
+    }
+#endif
+}
+
 /* gmm_read without the lock: every page of [src, src + len) hits the
  * thread's copy TLB, which is up to date with the invalidation log, and no
  * translation of the space changed while the bytes were copied (the log
@@ -618,7 +647,8 @@ __attribute__((noinline)) static int read_locked(gmm_space *s, gmm_addr src, uin
     return ret;
 }
 
-/* The copy spans pages: each must hit. */
+/* A copy of more than READ_SMALL bytes, or one that spans pages: each
+ * page must hit. */
 __attribute__((noinline)) static int read_pages(gmm_space *s, struct copy_tlb *c, uint64_t seq,
                                                 gmm_addr src, uint8_t *dst, size_t len)
 {
@@ -653,16 +683,17 @@ int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len)
     uint64_t seq = __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE);
     if (unlikely(seq != c->seen))
         return read_locked(s, src, dst, len, 0);
-    if (unlikely(len > PAGE_SIZE - OFFSET_IN_PAGE(src)))
+    if (unlikely(len > READ_SMALL) || unlikely(len > PAGE_SIZE - OFFSET_IN_PAGE(src)))
         return read_pages(s, c, seq, src, dst, len);
-    /* Within one page (the common case: a system call's argument).  A hit
-     * means the page lies below the task size, so the range is a user one
-     * (access_ok) without looking. */
+    /* A few bytes within one page (the common case: a system call's
+     * argument), with no call on the way.  A hit means the page lies
+     * below the task size, so the range is a user one (access_ok) without
+     * looking. */
     gmm_addr page = src & PAGE_MASK;
     const struct copy_tlb_entry *e = copy_tlb_entry(c, page);
     if (unlikely(!copy_tlb_hit(c, e, page, GMM_ACCESS_READ)))
         return read_locked(s, src, dst, len, 0);
-    racy_copy(dst, (const uint8_t *)(intptr_t)((intptr_t)src + e->addend), len);
+    racy_copy_small(dst, (const uint8_t *)(intptr_t)((intptr_t)src + e->addend), len);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (likely(__atomic_load_n(&s->inval_seq, __ATOMIC_RELAXED) == seq))
         return 0;
