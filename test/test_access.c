@@ -1183,6 +1183,33 @@ static void read_hits_survive_generations_wrapping_around(void **state)
     teardown(f);
 }
 
+/* Every length up to 24 at offsets around a page's end, read twice (a
+ * miss, then a hit: short copies have a path of their own). */
+static void read_short_lengths_around_a_page_end(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, W, 2 * PG, RW, ANON_PRIV);
+    uint8_t pattern[64];
+    for (size_t i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (uint8_t)(0x40 + i);
+    assert_int_equal(gmm_write(f->s, W + PG - 32, pattern, sizeof(pattern)), 0);
+    for (size_t len = 0; len <= 24; len++) {
+        for (size_t off = 0; off + len <= 40; off++) {
+            for (int pass = 0; pass < 2; pass++) {
+                uint8_t dst[32];
+                memset(dst, '.', sizeof(dst));
+                assert_int_equal(gmm_read(f->s, W + PG - 32 + off, dst + 4, len), 0);
+                assert_memory_equal(dst + 4, pattern + off, len);
+                for (size_t i = 0; i < sizeof(dst); i++)
+                    if (i < 4 || i >= 4 + len)
+                        assert_int_equal(dst[i], '.');
+            }
+        }
+    }
+    teardown(f);
+}
+
 /* Pages 16,384 apart share a copy TLB entry: each read still gets its own. */
 static void read_many_pages_beyond_copy_tlb_size_stay_correct(void **state)
 {
@@ -1283,6 +1310,7 @@ int main(void)
         cmocka_unit_test(read_hits_see_munmap_mprotect_madvise_and_mremap),
         cmocka_unit_test(read_hits_follow_fork_copy_on_write),
         cmocka_unit_test(read_hits_survive_generations_wrapping_around),
+        cmocka_unit_test(read_short_lengths_around_a_page_end),
         cmocka_unit_test(read_many_pages_beyond_copy_tlb_size_stay_correct),
         cmocka_unit_test(read_one_thread_many_spaces_same_address),
     };
