@@ -74,9 +74,8 @@
  *
  *   User copies.  gmm_read and gmm_write translate through a TLB of the
  *   calling thread too, one per space next to gmm_translate's (16,384
- *   entries: every page of 64 MiB; 256 KiB of address space, memory only
- *   for the entries used; from the C library's malloc, freed at thread
- *   exit).  gmm_write holds the space's mutex throughout, so its stores
+ *   entries: every page of 64 MiB; 256 KiB of host address space,
+ *   committed only as entries are used; freed at thread exit).  gmm_write holds the space's mutex throughout, so its stores
  *   never land in a frame that another thread's change frees.  gmm_read
  *   takes no lock when every page of the range is in that TLB: it copies,
  *   then checks that no translation of the space changed meanwhile (the

@@ -11,11 +11,12 @@
  * generation in its tags rather than a pass over 256 KiB, and a hit may be
  * used without the lock for a read (gmm_read's validation, access.c).
  *
- * The block comes from the C library's allocator (it belongs to the
- * thread, not to a system) and is large enough to be mapped on demand:
- * entries never filled cost no memory.
+ * The block belongs to the thread, not to a system, so it comes from the
+ * host directly (host_reserve): committed on demand, entries never filled
+ * cost no memory.
  */
 #include "internal.h"
+#include "host.h"
 
 /* Past this many pages an invalidated range flushes the whole TLB: a new
  * generation costs less than looking at each page. */
@@ -24,10 +25,16 @@
 struct copy_tlb *copy_tlb_new(void)
 {
     /* Zeroed: tag 0 matches nothing. */
-    struct copy_tlb *c = gmm_calloc(NULL, 1, sizeof(*c));
+    struct copy_tlb *c = host_reserve(sizeof(*c));
     if (c)
         c->gen = 1;
     return c;
+}
+
+void copy_tlb_free(struct copy_tlb *c)
+{
+    if (c)
+        host_release(c, sizeof(*c));
 }
 
 void copy_tlb_flush(struct copy_tlb *c)

@@ -583,7 +583,10 @@ static inline struct tlb *thread_tlb(gmm_space *s)
 GMM_HIDDEN struct copy_tlb *thread_copy_tlb(gmm_space *s);
 
 /* ---- copy_tlb.c: the user copies' TLBs ---- */
+/* A new copy TLB, empty (host memory, committed as used); NULL when out
+ * of memory.  copy_tlb_free(NULL) does nothing. */
 GMM_HIDDEN struct copy_tlb *copy_tlb_new(void);
+GMM_HIDDEN void copy_tlb_free(struct copy_tlb *c);
 /* Drops every entry (cheap: a new generation). */
 GMM_HIDDEN void copy_tlb_flush(struct copy_tlb *c);
 /* Applies the invalidations of s that c has not seen yet.  Only c's

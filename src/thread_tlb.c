@@ -55,7 +55,7 @@ static void thread_tlbs_free(void *p)
     thread_tlbs = NULL;
     for (unsigned i = 0; i < THREAD_TLBS; i++) {
         if (ts->slot[i])
-            gmm_free(ts->slot[i]->copy);
+            copy_tlb_free(ts->slot[i]->copy);
         gmm_free(ts->slot[i]);
     }
     gmm_free(ts);
