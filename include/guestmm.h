@@ -23,7 +23,8 @@
  * Threads
  *   Every entry point may be called from any thread.  Each space carries a
  *   mutex that every call taking the space holds for its duration (syscalls,
- *   user copies, translation slow paths); the system's frame allocator has
+ *   gmm_write, gmm_read but on its fast path below, translation slow
+ *   paths); the system's frame allocator has
  *   a lock of its own, taken inside it.  Host callbacks (get_file, fault,
  *   invalidate) may run with a space lock held, and must not call back into
  *   that space.
@@ -70,6 +71,24 @@
  *   translation of its page (munmap, mremap, MADV_DONTNEED, copy on
  *   write, ...), since the frame freed may be reused at once.  Threads
  *   that run guest code while others change the space use gmm_cpu objects.
+ *
+ *   User copies.  gmm_read and gmm_write translate through a TLB of the
+ *   calling thread too, one per space next to gmm_translate's (16,384
+ *   entries: every page of 64 MiB; 256 KiB of host address space,
+ *   committed only as entries are used; freed at thread exit).  gmm_write holds the space's mutex throughout, so its stores
+ *   never land in a frame that another thread's change frees.  gmm_read
+ *   takes no lock when every page of the range is in that TLB: it copies,
+ *   then checks that no translation of the space changed meanwhile (the
+ *   shootdown log did not move; frames are freed only after the shootdown
+ *   of their pages and stay host memory for the life of the system), and
+ *   otherwise copies again under the mutex.  So a read racing another
+ *   thread's munmap, mremap, mprotect, MADV_DONTNEED or copy on write
+ *   returns bytes all read before the change, or the state after it, and
+ *   never the bytes of a frame that the change freed and something else
+ *   reused.  When the copy under the mutex then faults, the bytes of dst
+ *   past the fault that the abandoned copy wrote are zeroed.  As on Linux,
+ *   a read racing stores to the same bytes (gmm_write, CPU pointers) may
+ *   see some of them and not others.
  *
  * This header is C11 and usable from C++ and from FFI layers: opaque
  * handles, fixed-width integers, no varargs, no macro needed to call

@@ -9,6 +9,10 @@
  * private frame with no other user), so read-only and copy-on-write pages
  * take the slow path on their first store.  Failed translations are never
  * cached.
+ *
+ * User copies translate through the calling thread's copy TLB
+ * (copy_tlb.c); gmm_read's hits take no lock (read_locked explains why
+ * that is exact).
  */
 #include "internal.h"
 
@@ -479,17 +483,23 @@ void gmm_cpu_quiesce(gmm_cpu *c)
                      __ATOMIC_RELEASE);
 }
 
-/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT). */
-static uint8_t *user_page(gmm_space *s, gmm_addr addr, int access)
+/* Host pointer for [addr, end of page) for a user copy, or NULL (EFAULT),
+ * through the thread's copy TLB c (NULL: out of memory for one; every page
+ * is looked up then).  Caller holds the space lock. */
+static uint8_t *user_page(gmm_space *s, struct copy_tlb *c, gmm_addr addr, int access)
 {
     gmm_addr page = addr & PAGE_MASK;
-    struct tlb_entry *e = &s->copy_tlb.e[(page >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-    if (!tlb_hit(e, page, access)) {
-        e = NULL;
-        if (addr >= s->task_size || handle_fault(s, &s->copy_tlb, addr, access, &e) != FAULT_OK)
-            return NULL;
-    }
-    return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
+    struct copy_tlb_entry *e = c ? copy_tlb_entry(c, page) : NULL;
+    if (likely(e && copy_tlb_hit(c, e, page, access)))
+        return (uint8_t *)(intptr_t)((intptr_t)addr + e->addend);
+    struct region *r;
+    if (addr >= s->task_size || space_fault_page(s, addr, access, &r) != FAULT_OK)
+        return NULL;
+    pte_t pte = *pt_slot(&s->pt, page >> PAGE_SHIFT, false);
+    uint8_t *host = frame_ptr(s->sys, pte_frame(pte));
+    if (e)
+        copy_tlb_fill(c, e, page, space_grant(s, r, page, pte), host);
+    return host + OFFSET_IN_PAGE(addr);
 }
 
 /* Tells the host that the library wrote [start, end) of space s: every
@@ -513,8 +523,11 @@ static void code_written(gmm_space *s, gmm_addr start, gmm_addr end)
     }
 }
 
-static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bool to_guest)
+/* The user copy under the lock; *done: the bytes copied. */
+static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bool to_guest,
+                     size_t *done)
 {
+    *done = 0;
     int access = to_guest ? GMM_ACCESS_WRITE : GMM_ACCESS_READ;
     if (len == 0)
         return 0;
@@ -525,14 +538,14 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
     if (!user_range_ok(gaddr, len))
         return -GMM_EFAULT;
     space_lock(s);
-    tlb_catch_up(s, &s->copy_tlb);
+    struct copy_tlb *c = thread_copy_tlb(s);
     int ret = 0;
     gmm_addr start = gaddr;
     while (len) {
         size_t n = PAGE_SIZE - OFFSET_IN_PAGE(gaddr);
         if (n > len)
             n = len;
-        uint8_t *p = user_page(s, gaddr, access);
+        uint8_t *p = user_page(s, c, gaddr, access);
         if (!p) {
             ret = -GMM_EFAULT;
             break;
@@ -545,18 +558,153 @@ static int user_copy(gmm_space *s, gmm_addr gaddr, uint8_t *host, size_t len, bo
         host += n;
         len -= n;
     }
+    *done = gaddr - start;
     if (to_guest)
         code_written(s, start, gaddr);
     space_unlock(s);
     return ret;
 }
 
-int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len)
+/* Guest memory read without the lock: other threads may be storing to it
+ * (as to any memory a guest shares between threads), or reusing a frame a
+ * change has just freed, in which case the copy is thrown away.
+ * ThreadSanitizer knows nothing of that validation: its builds copy with
+ * the thread's accesses ignored (its dynamic annotations), so that it
+ * reports neither. */
+#if defined(__SANITIZE_THREAD__)
+#define GMM_TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GMM_TSAN_BUILD 1
+#endif
+#endif
+
+#ifdef GMM_TSAN_BUILD
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#endif
+
+static inline void racy_copy(uint8_t *dst, const uint8_t *src, size_t n)
 {
-    return user_copy(s, src, dst, len, false);
+#ifdef GMM_TSAN_BUILD
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    memcpy(dst, src, n);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#else
+    memcpy(dst, src, n);
+#endif
 }
 
+/* The same for n <= READ_SMALL without a call: two loads that may
+ * overlap, then two stores. */
+#define READ_SMALL 16
+static inline void racy_copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+#ifdef GMM_TSAN_BUILD
+    racy_copy(dst, src, n);
+#else
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n) {
+        uint8_t a = src[0], b = src[n / 2], c = src[n - 1];
+        dst[0] = a;
+        dst[n / 2] = b;
+        dst[n - 1] = c;
+    }
+#endif
+}
+
+/* gmm_read without the lock: every page of [src, src + len) hits the
+ * thread's copy TLB, which is up to date with the invalidation log, and no
+ * translation of the space changed while the bytes were copied (the log
+ * did not move: a seqlock whose writers are the shootdowns).  A frame is
+ * freed only after the shootdown of every translation to it, and frames
+ * stay host memory for the life of the system, so a copy that passes held
+ * translations valid from its first load to its last, and one that raced
+ * a change is repeated under the lock.
+ *
+ * A miss, or a race with a change: the copy under the lock.  unvalidated:
+ * the bytes of dst the unlocked attempt wrote.  Those it leaves past a
+ * fault may be another page's: they become zero, as Linux's
+ * copy_from_user leaves them. */
+__attribute__((noinline)) static int read_locked(gmm_space *s, gmm_addr src, uint8_t *dst,
+                                                 size_t len, size_t unvalidated)
+{
+    size_t done;
+    int ret = user_copy(s, src, dst, len, false, &done);
+    if (unlikely(ret) && unvalidated > done)
+        memset(dst + done, 0, unvalidated - done);
+    return ret;
+}
+
+/* A copy of more than READ_SMALL bytes, or one that spans pages: each
+ * page must hit. */
+__attribute__((noinline)) static int read_pages(gmm_space *s, struct copy_tlb *c, uint64_t seq,
+                                                gmm_addr src, uint8_t *dst, size_t len)
+{
+    size_t copied = 0;
+    if (unlikely(!user_range_ok(src, len)))
+        return read_locked(s, src, dst, len, 0);
+    while (copied < len) {
+        gmm_addr a = src + copied;
+        gmm_addr page = a & PAGE_MASK;
+        const struct copy_tlb_entry *e = copy_tlb_entry(c, page);
+        if (!copy_tlb_hit(c, e, page, GMM_ACCESS_READ))
+            return read_locked(s, src, dst, len, copied);
+        size_t n = PAGE_SIZE - OFFSET_IN_PAGE(a);
+        if (n > len - copied)
+            n = len - copied;
+        racy_copy(dst + copied, (const uint8_t *)(intptr_t)((intptr_t)a + e->addend), n);
+        copied += n;
+    }
+    /* The loads of the copy come before the second look at the log. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (likely(__atomic_load_n(&s->inval_seq, __ATOMIC_RELAXED) == seq))
+        return 0;
+    return read_locked(s, src, dst, len, len);
+}
+
+int gmm_read(gmm_space *s, gmm_addr src, void *dst, size_t len)
+{
+    const struct thread_tlb *tt = gmm_thread_tlb;
+    if (unlikely(!tt || tt->space_id != s->id || !tt->copy))
+        return read_locked(s, src, dst, len, 0);
+    struct copy_tlb *c = tt->copy;
+    uint64_t seq = __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE);
+    if (unlikely(seq != c->seen))
+        return read_locked(s, src, dst, len, 0);
+    if (unlikely(len > READ_SMALL) || unlikely(len > PAGE_SIZE - OFFSET_IN_PAGE(src)))
+        return read_pages(s, c, seq, src, dst, len);
+    /* A few bytes within one page (the common case: a system call's
+     * argument), with no call on the way.  A hit means the page lies
+     * below the task size, so the range is a user one (access_ok) without
+     * looking. */
+    gmm_addr page = src & PAGE_MASK;
+    const struct copy_tlb_entry *e = copy_tlb_entry(c, page);
+    if (unlikely(!copy_tlb_hit(c, e, page, GMM_ACCESS_READ)))
+        return read_locked(s, src, dst, len, 0);
+    racy_copy_small(dst, (const uint8_t *)(intptr_t)((intptr_t)src + e->addend), len);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (likely(__atomic_load_n(&s->inval_seq, __ATOMIC_RELAXED) == seq))
+        return 0;
+    return read_locked(s, src, dst, len, len);
+}
+
+/* gmm_write keeps the lock: a store cannot be taken back, so it must never
+ * land in a frame that a change is freeing, and the host learns of stores
+ * to executable mappings (code_written) as they happen. */
 int gmm_write(gmm_space *s, gmm_addr dst, const void *src, size_t len)
 {
-    return user_copy(s, dst, (uint8_t *)(uintptr_t)src, len, true);
+    size_t done;
+    return user_copy(s, dst, (uint8_t *)(uintptr_t)src, len, true, &done);
 }

@@ -22,7 +22,10 @@
  *     tlbs       direct-mapped software TLBs: per entry a read, a write and
  *                an exec tag and host-minus-guest.  Each has one user: a
  *                gmm_cpu, a thread calling gmm_translate (thread_tlb.c, one
- *                per thread and space), or the user copies under the lock.
+ *                per thread and space), or space_fault under the lock.  A
+ *                thread's user copies have a larger one (copy_tlb.c), which
+ *                gmm_read reads without the lock, validated by the
+ *                space's invalidation count as a seqlock.
  *
  *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
  *                its own radix of frames keyed by page offset, shared by
@@ -267,9 +270,35 @@ struct tlb {
     uint64_t seen; /* the space's inval_seq this TLB has applied */
 };
 
-/* gmm_translate's TLB for one space in one thread (thread_tlb.c). */
+/* The user copies' TLB (copy_tlb.c): one per thread and space, made on
+ * the thread's first copy in the space.  Large enough for every page of
+ * 64 MiB; an entry is one tag and host-minus-guest.  A tag is the page
+ * address, the generation of the TLB in the bits below the page (so that a
+ * whole flush is one increment) and COPY_TAG_R / COPY_TAG_W for the
+ * accesses granted; 0 matches nothing. */
+#define COPY_TLB_BITS 14
+#define COPY_TLB_SIZE (1u << COPY_TLB_BITS)
+#define COPY_TAG_R ((uint64_t)1)
+#define COPY_TAG_W ((uint64_t)2)
+#define COPY_GEN_SHIFT 2
+#define COPY_GEN_MAX ((PAGE_SIZE >> COPY_GEN_SHIFT) - 1)
+
+struct copy_tlb_entry {
+    uint64_t tag;
+    intptr_t addend; /* host - guest */
+};
+
+struct copy_tlb {
+    uint64_t seen; /* the space's inval_seq this TLB has applied */
+    uint64_t gen;  /* 1..COPY_GEN_MAX */
+    struct copy_tlb_entry e[COPY_TLB_SIZE];
+};
+
+/* gmm_translate's TLB for one space in one thread (thread_tlb.c), and the
+ * same thread's user-copy TLB for that space (NULL until its first copy). */
 struct thread_tlb {
     uint64_t space_id; /* the space's id (never reused); 0: none */
+    struct copy_tlb *copy;
     struct tlb tlb;
 };
 
@@ -359,7 +388,8 @@ struct gmm_space {
     struct vma_policy pol;                /* set_mempolicy(): the task's policy */
 
     struct pagetable pt;
-    struct tlb copy_tlb; /* user copies: under the lock */
+    struct tlb copy_tlb; /* under the lock: space_fault, and gmm_translate
+                            without memory for a TLB of its own */
     struct gmm_window *windows;   /* window.c: the windows mirroring it (mm lock) */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
@@ -551,6 +581,49 @@ static inline struct tlb *thread_tlb(gmm_space *s)
     if (likely(t && t->space_id == s->id))
         return &t->tlb;
     return thread_tlb_slow(s);
+}
+
+/* The calling thread's user-copy TLB for s, made on first use and caught
+ * up with the invalidation log; NULL when out of memory. */
+GMM_HIDDEN struct copy_tlb *thread_copy_tlb(gmm_space *s);
+
+/* ---- copy_tlb.c: the user copies' TLBs ---- */
+/* A new copy TLB, empty (host memory, committed as used); NULL when out
+ * of memory.  copy_tlb_free(NULL) does nothing. */
+GMM_HIDDEN struct copy_tlb *copy_tlb_new(void);
+GMM_HIDDEN void copy_tlb_free(struct copy_tlb *c);
+/* Drops every entry (cheap: a new generation). */
+GMM_HIDDEN void copy_tlb_flush(struct copy_tlb *c);
+/* Applies the invalidations of s that c has not seen yet.  Only c's
+ * thread calls it. */
+GMM_HIDDEN void copy_tlb_catch_up_slow(gmm_space *s, struct copy_tlb *c);
+static inline void copy_tlb_catch_up(gmm_space *s, struct copy_tlb *c)
+{
+    if (unlikely(__atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE) != c->seen))
+        copy_tlb_catch_up_slow(s, c);
+}
+static inline struct copy_tlb_entry *copy_tlb_entry(struct copy_tlb *c, gmm_addr page)
+{
+    return &c->e[(page >> PAGE_SHIFT) & (COPY_TLB_SIZE - 1)];
+}
+/* Does entry e of c translate page for access (GMM_ACCESS_READ or
+ * GMM_ACCESS_WRITE)? */
+static inline bool copy_tlb_hit(const struct copy_tlb *c, const struct copy_tlb_entry *e,
+                                gmm_addr page, int access)
+{
+    uint64_t want = COPY_TAG_R | COPY_TAG_W;
+    uint64_t spare = (access & GMM_ACCESS_READ ? 0 : COPY_TAG_R) |
+                     (access & GMM_ACCESS_WRITE ? 0 : COPY_TAG_W);
+    return (e->tag | spare) == (page | (c->gen << COPY_GEN_SHIFT) | want);
+}
+/* Entry e now maps page to host with the accesses grant (GMM_ACCESS_*). */
+static inline void copy_tlb_fill(struct copy_tlb *c, struct copy_tlb_entry *e, gmm_addr page,
+                                 int grant, uint8_t *host)
+{
+    uint64_t bits = (grant & GMM_ACCESS_READ ? COPY_TAG_R : 0) |
+                    (grant & GMM_ACCESS_WRITE ? COPY_TAG_W : 0);
+    e->tag = bits ? page | (c->gen << COPY_GEN_SHIFT) | bits : 0;
+    e->addend = (intptr_t)host - (intptr_t)page;
 }
 
 /* ---- objects (object.c) ---- */

@@ -20,6 +20,11 @@
  * A TLB here follows the rules of every TLB (struct tlb): only its thread
  * writes it, and it catches up with its space's invalidation log before
  * each use; entries are filled under the space lock by the fault path.
+ *
+ * Each slot also holds the thread's user-copy TLB for its space
+ * (copy_tlb.c), made on the first gmm_read or gmm_write there: it goes
+ * with the slot, emptied when the slot is taken for another space, and is
+ * freed with it.
  */
 #include "internal.h"
 
@@ -48,8 +53,11 @@ static void thread_tlbs_free(void *p)
     struct thread_tlbs *ts = p;
     gmm_thread_tlb = NULL;
     thread_tlbs = NULL;
-    for (unsigned i = 0; i < THREAD_TLBS; i++)
+    for (unsigned i = 0; i < THREAD_TLBS; i++) {
+        if (ts->slot[i])
+            copy_tlb_free(ts->slot[i]->copy);
         gmm_free(ts->slot[i]);
+    }
     gmm_free(ts);
 }
 
@@ -90,17 +98,40 @@ struct tlb *thread_tlb_slow(gmm_space *s)
         /* Not cached: a free slot, else the least recently used one. */
         if (i == THREAD_TLBS)
             t = ts->slot[--i];
-        else if (!(t = gmm_malloc(NULL, sizeof(*t)))) {
-            if (i == 0)
-                return NULL;
+        else if ((t = gmm_malloc(NULL, sizeof(*t))))
+            t->copy = NULL;
+        else if (i == 0)
+            return NULL;
+        else
             t = ts->slot[--i];
-        }
         tlb_init(&t->tlb);
         t->tlb.seen = __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE);
+        if (t->copy) {
+            /* Kept for the new space, emptied. */
+            copy_tlb_flush(t->copy);
+            t->copy->seen = t->tlb.seen;
+        }
         t->space_id = s->id;
     }
     memmove(&ts->slot[1], &ts->slot[0], i * sizeof(ts->slot[0]));
     ts->slot[0] = t;
     gmm_thread_tlb = t;
     return &t->tlb;
+}
+
+struct copy_tlb *thread_copy_tlb(gmm_space *s)
+{
+    struct thread_tlb *t = gmm_thread_tlb;
+    if (!t || t->space_id != s->id) {
+        if (!thread_tlb_slow(s))
+            return NULL;
+        t = gmm_thread_tlb;
+    }
+    if (!t->copy) {
+        if (!(t->copy = copy_tlb_new()))
+            return NULL;
+        t->copy->seen = __atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE);
+    }
+    copy_tlb_catch_up(s, t->copy);
+    return t->copy;
 }

@@ -10,6 +10,8 @@
  *   bench --callgrind OP [N] run one library hot path N times, untimed, for
  *                            valgrind --tool=callgrind (see callgrind.sh)
  *   bench --list             the OP names for --callgrind
+ *   bench --only SECTION     one section of the table: memory, mm, rw
+ *                            (gmm_read/gmm_write/gmm_translate), fork, touch
  *
  * Every timed figure is the median of the per-operation times of repeated
  * runs (7, or 3 with --quick), each run after an untimed warm-up.  "native"

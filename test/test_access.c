@@ -1068,6 +1068,191 @@ static void i386_fork_copy_on_write(void **state)
     teardown(f);
 }
 
+/* ---- user copies through the thread's copy TLB ----
+ * gmm_read's hits take no lock; every test below reads each page once
+ * first, so that what it then checks is the TLB's answer. */
+
+static uint64_t get64(gmm_space *s, gmm_addr a)
+{
+    uint64_t v = 0xAAAAAAAAAAAAAAAAull;
+    assert_int_equal(gmm_read(s, a, &v, sizeof(v)), 0);
+    return v;
+}
+
+static void put64(gmm_space *s, gmm_addr a, uint64_t v)
+{
+    assert_int_equal(gmm_write(s, a, &v, sizeof(v)), 0);
+}
+
+static void read_hit_spanning_pages_then_second_page_protected(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, W, 2 * PG, RW, ANON_PRIV);
+    assert_int_equal(gmm_write(f->s, W + PG - 3, "abcdefgh", 8), 0);
+    uint8_t dst[8];
+    for (int i = 0; i < 2; i++) {
+        memset(dst, '.', sizeof(dst));
+        assert_int_equal(gmm_read(f->s, W + PG - 3, dst, sizeof(dst)), 0);
+        assert_memory_equal(dst, "abcdefgh", 8);
+    }
+    assert_int_equal(gmm_sys_mprotect(f->s, W + PG, PG, GMM_PROT_NONE), 0);
+    memset(dst, '.', sizeof(dst));
+    assert_int_equal(gmm_read(f->s, W + PG - 3, dst, sizeof(dst)), -GMM_EFAULT);
+    /* The bytes before the bad page, and nothing past it. */
+    assert_memory_equal(dst, "abc.....", 8);
+    assert_int_equal(f->log.count, 0);
+    CHECK(f->s);
+    teardown(f);
+}
+
+static void read_hits_see_munmap_mprotect_madvise_and_mremap(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, W, 4 * PG, RW, ANON_PRIV);
+    for (uint64_t k = 0; k < 4; k++) {
+        put64(f->s, W + k * PG + 8, 100 + k);
+        assert_int_equal(get64(f->s, W + k * PG + 8), 100 + k);
+    }
+    uint64_t v = 7;
+    assert_int_equal(gmm_sys_munmap(f->s, W, PG), 0);
+    assert_int_equal(gmm_read(f->s, W + 8, &v, sizeof(v)), -GMM_EFAULT);
+    assert_int_equal(gmm_sys_mprotect(f->s, W + PG, PG, GMM_PROT_NONE), 0);
+    assert_int_equal(gmm_read(f->s, W + PG + 8, &v, sizeof(v)), -GMM_EFAULT);
+    assert_int_equal(gmm_sys_madvise(f->s, W + 2 * PG, PG, GMM_MADV_DONTNEED), 0);
+    assert_int_equal(get64(f->s, W + 2 * PG + 8), 0);
+    gmm_addr to = W + 64 * PG;
+    assert_int_equal(gmm_sys_mremap(f->s, W + 3 * PG, PG, PG,
+                                    GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED, to),
+                     (int64_t)to);
+    assert_int_equal(gmm_read(f->s, W + 3 * PG + 8, &v, sizeof(v)), -GMM_EFAULT);
+    assert_int_equal(get64(f->s, to + 8), 103);
+    assert_int_equal(v, 7);
+    assert_int_equal(f->log.count, 0);
+    CHECK(f->s);
+    teardown(f);
+}
+
+static void read_hits_follow_fork_copy_on_write(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, W, PG, RW, ANON_PRIV);
+    put64(f->s, W, 1);
+    assert_int_equal(get64(f->s, W), 1);
+    gmm_space *c = gmm_space_fork(f->s);
+    assert_non_null(c);
+    assert_int_equal(get64(c, W), 1);
+    put64(c, W, 2);
+    assert_int_equal(get64(f->s, W), 1);
+    assert_int_equal(get64(c, W), 2);
+    put64(f->s, W, 3);
+    assert_int_equal(get64(f->s, W), 3);
+    assert_int_equal(get64(c, W), 2);
+    CHECK(c);
+    gmm_space_destroy(c);
+    CHECK(f->s);
+    teardown(f);
+}
+
+/* A remap of 128 pages flushes the whole copy TLB at the next copy (a new
+ * generation of tags, 1023 of them).  After 1023 flushes the generation of
+ * the entries filled at the start comes back: none of them may match
+ * then.  So the pages are read once at the start, then page 0 only, then
+ * from round 1000 on each of the others once, across the wrap. */
+static void read_hits_survive_generations_wrapping_around(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    enum { PAGES = 128, ROUNDS = 1100, LATE = 1000 };
+    gmm_addr v = W + 1024 * PG;
+    map_fixed(f->s, v, PG, RW, ANON_PRIV);
+    map_fixed(f->s, W, PAGES * PG, RW, ANON_PRIV);
+    for (uint64_t k = 0; k < PAGES; k++) {
+        put64(f->s, W + k * PG, 0x5555);
+        assert_int_equal(get64(f->s, W + k * PG), 0x5555);
+    }
+    for (uint64_t i = 0; i < ROUNDS; i++) {
+        /* The old frames keep their bytes: nothing allocates new ones. */
+        map_fixed(f->s, W, PAGES * PG, RW, ANON_PRIV);
+        assert_int_equal(get64(f->s, v), 0);
+        uint64_t k = i < LATE ? 0 : 1 + i - LATE;
+        assert_int_equal(get64(f->s, W + k * PG), 0);
+    }
+    teardown(f);
+}
+
+/* Every length up to 24 at offsets around a page's end, read twice (a
+ * miss, then a hit: short copies have a path of their own). */
+static void read_short_lengths_around_a_page_end(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    map_fixed(f->s, W, 2 * PG, RW, ANON_PRIV);
+    uint8_t pattern[64];
+    for (size_t i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (uint8_t)(0x40 + i);
+    assert_int_equal(gmm_write(f->s, W + PG - 32, pattern, sizeof(pattern)), 0);
+    for (size_t len = 0; len <= 24; len++) {
+        for (size_t off = 0; off + len <= 40; off++) {
+            for (int pass = 0; pass < 2; pass++) {
+                uint8_t dst[32];
+                memset(dst, '.', sizeof(dst));
+                assert_int_equal(gmm_read(f->s, W + PG - 32 + off, dst + 4, len), 0);
+                assert_memory_equal(dst + 4, pattern + off, len);
+                for (size_t i = 0; i < sizeof(dst); i++)
+                    if (i < 4 || i >= 4 + len)
+                        assert_int_equal(dst[i], '.');
+            }
+        }
+    }
+    teardown(f);
+}
+
+/* Pages 16,384 apart share a copy TLB entry: each read still gets its own. */
+static void read_many_pages_beyond_copy_tlb_size_stay_correct(void **state)
+{
+    (void)state;
+    struct fixture *f = setup(GMM_ABI_X86_64);
+    enum { PAGES = 20000 };
+    map_fixed(f->s, W, PAGES * PG, RW, ANON_PRIV);
+    for (uint64_t k = 0; k < PAGES; k++)
+        put64(f->s, W + k * PG + 16, k * 3 + 1);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t k = 0; k < PAGES; k++)
+            assert_int_equal(get64(f->s, W + ((k * 16411) % PAGES) * PG + 16),
+                             ((k * 16411) % PAGES) * 3 + 1);
+    CHECK(f->s);
+    teardown(f);
+}
+
+/* One thread copying in more spaces than it keeps TLBs for, at the same
+ * address in each: a TLB taken over from another space has none of its
+ * entries. */
+static void read_one_thread_many_spaces_same_address(void **state)
+{
+    (void)state;
+    enum { SPACES = 6 };
+    gmm_system *sys = new_system(NULL);
+    gmm_space *sp[SPACES];
+    for (int i = 0; i < SPACES; i++) {
+        sp[i] = new_space(sys, i % 2 ? GMM_ABI_I386 : GMM_ABI_X86_64);
+        map_fixed(sp[i], 0x10000000, 2 * PG, RW, ANON_PRIV);
+        put64(sp[i], 0x10000000 + PG - 4, 1000 + (uint64_t)i);
+    }
+    for (int round = 0; round < 12; round++) {
+        for (int j = 0; j < SPACES; j++) {
+            int i = round % 2 ? j : SPACES - 1 - j;
+            assert_int_equal(get64(sp[i], 0x10000000 + PG - 4), 1000 + (uint64_t)i);
+            assert_int_equal(get64(sp[i], 0x10000000 + 8), 0);
+        }
+    }
+    for (int i = 0; i < SPACES; i++)
+        gmm_space_destroy(sp[i]);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1121,6 +1306,13 @@ int main(void)
         cmocka_unit_test(i386_copy_past_the_top_copies_up_to_it),
         cmocka_unit_test(x86_64_copy_past_the_top_copies_nothing),
         cmocka_unit_test(i386_fork_copy_on_write),
+        cmocka_unit_test(read_hit_spanning_pages_then_second_page_protected),
+        cmocka_unit_test(read_hits_see_munmap_mprotect_madvise_and_mremap),
+        cmocka_unit_test(read_hits_follow_fork_copy_on_write),
+        cmocka_unit_test(read_hits_survive_generations_wrapping_around),
+        cmocka_unit_test(read_short_lengths_around_a_page_end),
+        cmocka_unit_test(read_many_pages_beyond_copy_tlb_size_stay_correct),
+        cmocka_unit_test(read_one_thread_many_spaces_same_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

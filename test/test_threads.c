@@ -976,6 +976,140 @@ static void window_loads_and_stores_from_two_threads_while_a_third_changes_the_s
 
 #endif
 
+/* gmm_read's unlocked path against a thread that unmaps pages, lets
+ * another space of the system take their frames and fill them with
+ * poison, and maps the pages again: a reader gets a page's own bytes (or
+ * the zeros of a fresh page), or EFAULT while it is unmapped, never the
+ * poison of a frame in other hands. */
+#define RACE_BASE 0x50000000ull
+#define RACE_PAGES 32
+#define RACE_CHUNK 4
+#define RACE_READERS 2
+#define POISON 0xDEADDEADDEADDEADull
+#define SENTINEL 0x5E5E5E5E5E5E5E5Eull
+
+static uint64_t race_tag(uint64_t page)
+{
+    return 0x1111000000000000ull | page;
+}
+
+struct race_reader {
+    struct shared *sh;
+    uint64_t seed;
+    long reads, efaults, bad;
+};
+
+static bool race_word_ok(uint64_t v, uint64_t page, bool may_be_untouched)
+{
+    return v == race_tag(page) || v == 0 || (may_be_untouched && v == SENTINEL);
+}
+
+static void *race_reader(void *p)
+{
+    struct race_reader *w = p;
+    uint64_t seed = w->seed;
+    while (now_ns() < w->sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        uint64_t pg = r % (RACE_PAGES - 1);
+        uint64_t v[2] = {SENTINEL, SENTINEL};
+        if ((r >> 32) % 2) {
+            /* Within a page. */
+            int ret = gmm_read(w->sh->s, RACE_BASE + pg * PG + ((r >> 40) % (PG / 8)) * 8, v, 8);
+            if (ret == -GMM_EFAULT)
+                w->efaults++;
+            else if (ret || !race_word_ok(v[0], pg, false))
+                w->bad++;
+        } else {
+            /* Across two pages: the second may fault alone. */
+            int ret = gmm_read(w->sh->s, RACE_BASE + pg * PG + PG - 8, v, 16);
+            if (ret == -GMM_EFAULT) {
+                w->efaults++;
+                if (!race_word_ok(v[0], pg, true) || !race_word_ok(v[1], pg + 1, true))
+                    w->bad++;
+            } else if (ret || !race_word_ok(v[0], pg, false) ||
+                       !race_word_ok(v[1], pg + 1, false)) {
+                w->bad++;
+            }
+        }
+        w->reads++;
+    }
+    return NULL;
+}
+
+static void race_fill(gmm_space *s, gmm_addr a, uint64_t pages, bool poison, uint64_t first)
+{
+    static _Thread_local uint64_t page[PG / 8];
+    for (uint64_t k = 0; k < pages; k++) {
+        for (size_t i = 0; i < PG / 8; i++)
+            page[i] = poison ? POISON : race_tag(first + k);
+        assert_int_equal(gmm_write(s, a + k * PG, page, PG), 0);
+    }
+}
+
+struct race_mapper {
+    struct shared *sh;
+    gmm_space *other;
+};
+
+static void *race_mapper(void *p)
+{
+    struct race_mapper *m = p;
+    struct shared *sh = m->sh;
+    uint64_t seed = 0xD1B54A32D192ED03ull;
+    while (now_ns() < sh->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        uint64_t first = r % (RACE_PAGES - RACE_CHUNK + 1);
+        gmm_addr a = RACE_BASE + first * PG;
+        assert_int_equal(gmm_sys_munmap(sh->s, a, RACE_CHUNK * PG), 0);
+        /* The freed frames go to the other space, poisoned, and back. */
+        assert_int_equal(gmm_sys_mmap(m->other, RACE_BASE, 2 * RACE_CHUNK * PG, RW,
+                                      ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                         (int64_t)RACE_BASE);
+        race_fill(m->other, RACE_BASE, 2 * RACE_CHUNK, true, 0);
+        assert_int_equal(gmm_sys_munmap(m->other, RACE_BASE, 2 * RACE_CHUNK * PG), 0);
+        assert_int_equal(gmm_sys_mmap(sh->s, a, RACE_CHUNK * PG, RW, ANON_PRIV | GMM_MAP_FIXED,
+                                      -1, 0),
+                         (int64_t)a);
+        race_fill(sh->s, a, RACE_CHUNK, false, first);
+        __atomic_add_fetch(&sh->ops, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void read_from_two_threads_while_a_third_recycles_the_frames(void **state)
+{
+    (void)state;
+    struct shared sh = {0};
+    sh.sys = gmm_system_create(NULL);
+    assert_non_null(sh.sys);
+    sh.s = new_space(sh.sys, GMM_ABI_X86_64);
+    struct race_mapper m = {&sh, new_space(sh.sys, GMM_ABI_X86_64)};
+    assert_int_equal(gmm_sys_mmap(sh.s, RACE_BASE, RACE_PAGES * PG, RW, ANON_PRIV | GMM_MAP_FIXED,
+                                  -1, 0),
+                     (int64_t)RACE_BASE);
+    race_fill(sh.s, RACE_BASE, RACE_PAGES, false, 0);
+    sh.deadline_ns = now_ns() + 500000000u;
+    pthread_t t[RACE_READERS + 1];
+    struct race_reader w[RACE_READERS];
+    for (int i = 0; i < RACE_READERS; i++) {
+        w[i] = (struct race_reader){&sh, 0x9E3779B97F4A7C15ull * (uint64_t)(i + 3), 0, 0, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, race_reader, &w[i]), 0);
+    }
+    assert_int_equal(pthread_create(&t[RACE_READERS], NULL, race_mapper, &m), 0);
+    for (int i = 0; i <= RACE_READERS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < RACE_READERS; i++) {
+        assert_int_equal(w[i].bad, 0);
+        assert_true(w[i].reads > 1000);
+    }
+    assert_true(sh.ops > 10);
+    CHECK(sh.s);
+    CHECK(m.other);
+    gmm_space_destroy(m.other);
+    gmm_space_destroy(sh.s);
+    gmm_system_destroy(sh.sys);
+}
+
 int main(void)
 {
 #if defined(__linux__) && defined(__x86_64__)
@@ -992,6 +1126,7 @@ int main(void)
         cmocka_unit_test(translate_from_two_threads_while_a_third_maps_and_unmaps),
         cmocka_unit_test(translate_tlb_of_a_destroyed_space_is_not_used_for_one_at_its_address),
         cmocka_unit_test(translate_one_thread_many_spaces),
+        cmocka_unit_test(read_from_two_threads_while_a_third_recycles_the_frames),
 #if defined(__linux__) && defined(__x86_64__)
         cmocka_unit_test(window_loads_and_stores_from_two_threads_while_a_third_changes_the_space),
 #endif
