@@ -26,8 +26,31 @@
  *                its own radix of frames keyed by page offset, shared by
  *                every region that maps it.
  *
- * Layers call down only: sys_*.c -> vma.c/region.c -> pagetable.c/frame.c
- * -> host.c.  Nothing calls up except through the host callbacks.
+ * Layers call down only (a file may call any layer below its own):
+ *
+ *   entry points   sys_*.c (one per syscall family), space.c, exec.c,
+ *                  file.c, status.c, maps.c, check.c.  They share helpers
+ *                  sideways (space_populate in sys_mlock.c, space_munmap
+ *                  and space_unmapped_area in sys_mmap.c).
+ *   windows        window.c: host windows, a consumer of translations
+ *                  like a TLB whose entries are host mappings; its faults
+ *                  (gmm_window_fault) call the fault path.
+ *   access         access.c: the fault path, the TLBs (gmm_translate, the
+ *                  CPUs), user copies (gmm_read, gmm_write).
+ *   ranges, limits vma.c: merge, split, unmap, zap, accounting, and the
+ *                  limit checks (vma_may_expand, mlock_future_ok).
+ *   objects        object.c: shared memory, the page cache, file handles.
+ *   the tree       region.c.
+ *   invalidation   inval.c: the log of changed translations (the TLBs
+ *                  catch up with it before their next use), the windows'
+ *                  shootdown, the host's invalidate callback.
+ *   pages, frames  pagetable.c, frame.c; alloc.c and errors.c beside them.
+ *   host           host.c: the only file that calls the host OS.
+ *
+ * Nothing calls up but the invalidation layer, and only to tell a
+ * consumer: window_shootdown (which unmaps host pages and calls nothing
+ * above inval.c).  Calls out to the embedder (the gmm_host callbacks, the
+ * file ops) are made from whichever layer has the news.
  */
 #ifndef GMM_INTERNAL_H
 #define GMM_INTERNAL_H
@@ -392,6 +415,14 @@ GMM_HIDDEN void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t 
                                     pt_visit_fn fn, void *ctx);
 GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 
+/* ---- inval.c: translation invalidation ---- */
+/* Logs that translations of [start, end) changed: every TLB of the space
+ * drops them before its next use.  Windows are shot down before
+ * it returns.  Does not call the host (see space_invalidate). */
+GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Drops cached translations of [start, end) and tells the host. */
+GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+
 /* ---- region.c: the tree ---- */
 GMM_HIDDEN struct region *region_alloc(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
@@ -458,6 +489,12 @@ GMM_HIDDEN bool vma_is_data(uint32_t flags);
 /* Linux may_expand_vm(): may pages more of a region with flags be mapped
  * under RLIMIT_AS and RLIMIT_DATA (with its soft-limit-0 quirk)? */
 GMM_HIDDEN bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages);
+/* can_do_mlock(): the space (an unprivileged process) may lock memory
+ * unless its RLIMIT_MEMLOCK is 0. */
+GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
+/* mlock_future_ok(): may len bytes with flags be added, locked if flags
+ * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
+GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
 
 /* ---- sys_mmap.c ---- */
 /* Linux get_unmapped_area() for a mapping of len bytes at page offset
@@ -482,10 +519,6 @@ GMM_HIDDEN enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int a
 GMM_HIDDEN int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte);
 /* The guest's signal for a failed fault at addr. */
 GMM_HIDDEN void fault_signal(enum fault_result res, gmm_addr addr, int access, gmm_fault *out);
-/* Logs that translations of [start, end) changed: every TLB of the space
- * drops them before its next use.  Does not call the host (see
- * space_invalidate). */
-GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN void tlb_init(struct tlb *t);
 /* Makes the page at addr present for access, as a fault would (caller
  * holds the space lock); false when the access is not allowed or memory
@@ -496,8 +529,6 @@ GMM_HIDDEN bool space_fault_in(gmm_space *s, gmm_addr addr, int access);
 GMM_HIDDEN int space_fault(gmm_space *s, gmm_addr addr, int access);
 /* Linux anon_vma_prepare(): gives private region r its anon identity. */
 GMM_HIDDEN void anon_prepare(gmm_space *s, struct region *r);
-/* Drops cached translations of [start, end) and tells the host. */
-GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 
 /* ---- window.c: host windows ---- */
 /* Translations of [start, end) of s changed: every window of s stops
@@ -544,12 +575,6 @@ GMM_HIDDEN void object_code_written(gmm_system *sys, struct gmm_object *o, uint6
  * failure (-GMM_EFAULT, -GMM_ENOMEM); with ignore_errors a failure moves
  * on to the next region and 0 is returned. */
 GMM_HIDDEN int space_populate(gmm_space *s, gmm_addr start, gmm_addr end, bool ignore_errors);
-/* can_do_mlock(): the space (an unprivileged process) may lock memory
- * unless its RLIMIT_MEMLOCK is 0. */
-GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
-/* mlock_future_ok(): may len bytes with flags be added, locked if flags
- * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
-GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
 
 /* thp_vma_suitable_order() for an anonymous region: does it hold a
  * 2 MiB-aligned range? */

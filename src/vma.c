@@ -1,6 +1,9 @@
 /*
  * vma.c - operations on ranges of regions: merge rules, split, unmap, zap
- * and accounting, shared by the syscall families.
+ * and accounting, shared by the syscall families; and the limits layer:
+ * the checks against RLIMIT_AS, RLIMIT_DATA and RLIMIT_MEMLOCK that every
+ * way of adding memory (mmap, brk, mremap, mprotect, stack growth, exec)
+ * asks.
  *
  * Merging follows Linux (mm/vma.c): two adjacent regions merge when their
  * flags are equal, they map the same object with contiguous page offsets,
@@ -62,6 +65,19 @@ bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages)
          * to the hard limit. */
         return s->rlim_data == 0 && s->data_vm + pages <= s->rlim_max_data >> PAGE_SHIFT;
     return true;
+}
+
+bool mlock_allowed(const gmm_space *s)
+{
+    /* Read with or without the lock (gmm_space_setrlimit stores it atomically). */
+    return __atomic_load_n(&s->rlim_memlock, __ATOMIC_RELAXED) != 0;
+}
+
+bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len)
+{
+    if (!(flags & VM_LOCKED))
+        return true;
+    return s->locked_vm + (len >> PAGE_SHIFT) <= s->rlim_memlock >> PAGE_SHIFT;
 }
 
 void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
