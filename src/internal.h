@@ -425,6 +425,9 @@ GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 
 /* ---- region.c: the tree ---- */
 GMM_HIDDEN struct region *region_alloc(gmm_space *s);
+/* The same, not zeroed (but for its space, so that region_free can take
+ * it back): for a region about to be copied into whole. */
+GMM_HIDDEN struct region *region_alloc_raw(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
 /* Frees the regions a space keeps for reuse. */
 GMM_HIDDEN void region_cache_drain(gmm_space *s);
@@ -438,6 +441,15 @@ GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);
 /* Inserts r (not overlapping anything). */
 GMM_HIDDEN void region_insert(gmm_space *s, struct region *r);
 GMM_HIDDEN void region_remove(gmm_space *s, struct region *r);
+/* A split: inserts q right after r, where q->start == r->end and q->end
+ * is the end r had before the split (so no free gap changes). */
+GMM_HIDDEN void region_insert_after(gmm_space *s, struct region *r, struct region *q);
+/* A split from below: inserts q right before r, where r has just given up
+ * [q->start, q->end) (q->end == r->start). */
+GMM_HIDDEN void region_insert_before(gmm_space *s, struct region *r, struct region *q);
+/* A merge: removes r whose predecessor has already been extended over it
+ * (r->prev->end == r->end; so no free gap changes). */
+GMM_HIDDEN void region_remove_absorbed(gmm_space *s, struct region *r);
 /* Call after changing r->start or r->end in place (order unchanged). */
 GMM_HIDDEN void region_bounds_changed(gmm_space *s, struct region *r);
 /* Linux vm_start_gap(): start minus the guard gap of a grows-down region. */

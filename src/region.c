@@ -161,6 +161,20 @@ struct region *region_alloc(gmm_space *s)
     return r;
 }
 
+struct region *region_alloc_raw(gmm_space *s)
+{
+    struct region *r = s->region_cache;
+    if (r) {
+        s->region_cache = r->next;
+        s->region_cached--;
+    } else if (!(r = gmm_malloc(s->sys, sizeof(struct region)))) {
+        return NULL;
+    }
+    /* So that region_free can take it back unused. */
+    r->space = s;
+    return r;
+}
+
 void region_free(struct region *r)
 {
     gmm_space *s = r ? r->space : NULL;
@@ -254,7 +268,87 @@ void region_insert(gmm_space *s, struct region *r)
         propagate(r->next);
 }
 
-void region_remove(gmm_space *s, struct region *z)
+void region_insert_after(gmm_space *s, struct region *r, struct region *q)
+{
+    /* q's place in the order is right after r: the right child of r, or
+     * the left child of the first node of r's right subtree.  q's gap is 0
+     * and the region after it sees the end r had: no gap changes, so the
+     * walk up repairs heights only, and stops where they stay. */
+    struct region *parent = r->right;
+    if (!parent) {
+        r->right = q;
+        parent = r;
+    } else {
+        while (parent->left)
+            parent = parent->left;
+        parent->left = q;
+    }
+    q->left = q->right = NULL;
+    q->parent = parent;
+    q->height = 1;
+    q->max_gap = 0;
+    q->space = s;
+    q->prev = r;
+    q->next = r->next;
+    if (q->next)
+        q->next->prev = q;
+    else
+        s->last = q;
+    r->next = q;
+    s->map_count++;
+    /* AVL retracing after an insertion, heights only: the first rotation
+     * gives its subtree back the height it had, and a node whose height
+     * stays ends the walk.  A rotation recomputes the gaps of the nodes it
+     * moves; no other node's largest gap can change (q's gap is 0). */
+    for (struct region *n = parent; n; n = n->parent) {
+        int hl = height(n->left), hr = height(n->right);
+        if (hl - hr > 1 || hr - hl > 1) {
+            rebalance(s, n);
+            return;
+        }
+        int h = 1 + (hl > hr ? hl : hr);
+        if (h == n->height)
+            return;
+        n->height = h;
+    }
+}
+
+void region_insert_before(gmm_space *s, struct region *r, struct region *q)
+{
+    /* q's place in the order is right before r: the left child of r, or
+     * the right child of the last node of r's left subtree.  q takes over
+     * the gap before r, and r's own gap becomes 0: in r's subtree, which
+     * holds q, the largest gap stays, so above r only heights can change;
+     * from q up to r the walk recomputes the gaps. */
+    struct region *parent = r->left;
+    if (!parent) {
+        r->left = q;
+        parent = r;
+    } else {
+        while (parent->right)
+            parent = parent->right;
+        parent->right = q;
+    }
+    q->left = q->right = NULL;
+    q->parent = parent;
+    q->height = 1;
+    q->space = s;
+    q->next = r;
+    q->prev = r->prev;
+    if (q->prev)
+        q->prev->next = q;
+    else
+        s->first = q;
+    r->prev = q;
+    s->map_count++;
+    update(q);
+    rebalance_up(s, parent, true);
+}
+
+/* Takes z out of the tree and the list.  With gaps_kept the caller
+ * promises that no node's gap changes (z's own is 0 and the gap after it
+ * stays what it was): then only heights and the structure need repair. */
+static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
 {
     if (s->find_cache == z)
         s->find_cache = NULL;
@@ -298,11 +392,23 @@ void region_remove(gmm_space *s, struct region *z)
     s->map_count--;
     rebalance_up(s, fix, true);
     /* y's own gap changed and the walk may have stopped below it. */
-    if (moved)
+    if (moved && !gaps_kept)
         propagate(moved);
-    if (next)
+    if (next && !gaps_kept)
         propagate(next);
     z->left = z->right = z->parent = z->prev = z->next = NULL;
+}
+
+void region_remove(gmm_space *s, struct region *z)
+{
+    unlink_node(s, z, false);
+}
+
+void region_remove_absorbed(gmm_space *s, struct region *z)
+{
+    /* z's predecessor ends where z ended: z's gap was 0 (they touched),
+     * and the region after z sees the same end before it as before. */
+    unlink_node(s, z, true);
 }
 
 void region_bounds_changed(gmm_space *s, struct region *r)

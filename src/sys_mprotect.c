@@ -25,8 +25,11 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
         /* Never-faulted anonymous memory gives its charge back. */
         newflags &= ~(uint32_t)VM_ACCOUNT;
     }
-    struct region want = *r;
+    /* What vma_modify reads of want: flags, policy, name. */
+    struct region want;
     want.flags = newflags;
+    want.pol = r->pol;
+    want.name = r->name;
     int err = vma_modify(s, r, start, end, &want);
     if (err)
         return err;

@@ -106,16 +106,17 @@ struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, str
     q->pgoff = r->pgoff + ((addr - r->start) >> PAGE_SHIFT);
     vma_get_refs(s, q);
     /* No gap changes: r's own gap is the same, and q takes the space r
-     * gives up, so inserting q is all the tree needs (propagating r's new
-     * end first would show a gap that is not there up to the root). */
+     * gives up, so inserting q right after r is all the tree needs
+     * (propagating r's new end first would show a gap that is not there
+     * up to the root). */
     r->end = addr;
-    region_insert(s, q);
+    region_insert_after(s, r, q);
     return q;
 }
 
 struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
 {
-    struct region *q = region_alloc(s);
+    struct region *q = region_alloc_raw(s);
     return q ? vma_split_into(s, r, addr, q) : NULL;
 }
 
@@ -146,6 +147,23 @@ void vma_put_refs(gmm_space *s, struct region *r)
     }
 }
 
+/* p absorbs its successor r (vma_mergeable(p, r)): p grows over r, which
+ * is freed.  Nobody's free gap changes (they touched, and what follows r
+ * sees the same end before it), so the tree repairs only its shape. */
+static void absorb_next(gmm_space *s, struct region *p, struct region *r)
+{
+    p->end = r->end;
+    p->flags |= r->flags & VM_STICKY;
+    if (!p->anon)
+        p->anon = r->anon;
+    /* A region Linux left apart from a neighbour stays apart from it
+     * when it grows (the checker's hint; found by the fuzzer). */
+    p->linux_unmerged |= r->linux_unmerged;
+    vma_put_refs(s, r);
+    region_remove_absorbed(s, r);
+    region_free(r);
+}
+
 /* Sets r's attributes (flags, policy, name) to want's. */
 static void set_attrs(gmm_space *s, struct region *r, const struct region *want)
 {
@@ -165,15 +183,23 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
                const struct region *want)
 {
     bool left = start == r->start, right = end == r->end;
-    struct region probe = *r;
+    bool merge_left = false, merge_right = false;
+    /* [start, end) of r as it would be: what vma_mergeable reads of it. */
+    struct region probe;
     probe.start = start;
     probe.end = end;
     probe.flags = want->flags;
+    probe.obj = r->obj;
+    probe.file = r->file;
+    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
+    probe.anon = r->anon;
+    probe.anon_forked = r->anon_forked;
     probe.pol = want->pol;
     probe.name = want->name;
-    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
-    bool merge_left = left && r->prev && vma_mergeable(r->prev, &probe);
-    bool merge_right = right && r->next && vma_mergeable(&probe, r->next);
+    if (left && r->prev)
+        merge_left = vma_mergeable(r->prev, &probe);
+    if (right && r->next)
+        merge_right = vma_mergeable(&probe, r->next);
     if (merge_left && merge_right && !anon_compatible(r->prev->anon, r->next->anon))
         merge_right = false;
 
@@ -204,24 +230,41 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         return 0;
     }
     if (merge_left || merge_right) {
-        /* The whole of r goes into its neighbour(s). */
+        /* The whole of r goes into its neighbour(s): r with want's
+         * attributes is the probe, already found mergeable. */
         set_attrs(s, r, want);
-        vma_merge_neighbours(s, r, merge_left, merge_right);
+        if (merge_left) {
+            struct region *p = r->prev;
+            absorb_next(s, p, r);
+            r = p;
+        }
+        if (merge_right)
+            absorb_next(s, r, r->next);
         return 0;
     }
 
     /* No merge: split off the parts outside [start, end), with every
-     * region needed allocated first. */
+     * region needed allocated first.  r keeps [start, end), as Linux's
+     * vma keeps it (__split_vma() with new_below): the new regions go in
+     * next to r, so a split in the middle leaves the tree as balanced as
+     * it was. */
     int need = (start > r->start) + (end < r->end);
     if (need && s->map_count + (uint64_t)need > s->max_map_count)
         return -GMM_ENOMEM;
     struct region *lo = NULL, *hi = NULL;
-    if ((start > r->start && !(lo = region_alloc(s))) || (end < r->end && !(hi = region_alloc(s)))) {
+    if ((start > r->start && !(lo = region_alloc_raw(s))) ||
+        (end < r->end && !(hi = region_alloc_raw(s)))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
-    if (lo)
-        r = vma_split_into(s, r, start, lo);
+    if (lo) {
+        *lo = *r;
+        lo->end = start;
+        vma_get_refs(s, lo);
+        r->start = start;
+        r->pgoff = probe.pgoff;
+        region_insert_before(s, r, lo);
+    }
     if (hi)
         vma_split_into(s, r, end, hi);
     set_attrs(s, r, want);
@@ -279,10 +322,10 @@ int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end)
         return 0;
     /* Allocate what the splits need before changing anything. */
     struct region *lo = NULL, *hi = NULL;
-    if (r->start < start && !(lo = region_alloc(s)))
+    if (r->start < start && !(lo = region_alloc_raw(s)))
         return -GMM_ENOMEM;
     struct region *last = r->end >= end ? r : region_find(s, end - 1);
-    if (last && last->start < end && last->end > end && !(hi = region_alloc(s))) {
+    if (last && last->start < end && last->end > end && !(hi = region_alloc_raw(s))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
@@ -317,29 +360,10 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
     if (p && n && !anon_compatible(p->anon, n->anon))
         n = NULL;
     if (p) {
-        p->end = r->end;
-        p->flags |= r->flags & VM_STICKY;
-        if (!p->anon)
-            p->anon = r->anon;
-        /* A region Linux left apart from a neighbour stays apart from it
-         * when it grows (the checker's hint; found by the fuzzer). */
-        p->linux_unmerged |= r->linux_unmerged;
-        vma_put_refs(s, r);
-        region_remove(s, r);
-        region_free(r);
-        region_bounds_changed(s, p);
+        absorb_next(s, p, r);
         r = p;
     }
-    if (n) {
-        r->end = n->end;
-        r->flags |= n->flags & VM_STICKY;
-        if (!r->anon)
-            r->anon = n->anon;
-        r->linux_unmerged |= n->linux_unmerged;
-        vma_put_refs(s, n);
-        region_remove(s, n);
-        region_free(n);
-        region_bounds_changed(s, r);
-    }
+    if (n)
+        absorb_next(s, r, n);
     return r;
 }
