@@ -407,6 +407,8 @@ GMM_HIDDEN void pt_trim(struct pagetable *pt, uint64_t pn);
 /* Calls fn for every set entry with page number in [lo, hi), in order,
  * skipping empty subtrees. */
 typedef void (*pt_visit_fn)(void *ctx, uint64_t pn, pte_t pte);
+/* No entry set with page number in [lo, hi)? */
+GMM_HIDDEN bool pt_range_empty(const struct pagetable *pt, uint64_t lo, uint64_t hi);
 GMM_HIDDEN void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
 /* Clears every entry in [lo, hi), calling fn first for each; frees empty nodes. */
 GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
@@ -422,6 +424,9 @@ GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
 /* Drops cached translations of [start, end) and tells the host. */
 GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+/* The same for a change of rights that leaves the page table as it is
+ * (mprotect): a range with nothing in the page table is not logged. */
+GMM_HIDDEN void space_invalidate_rights(gmm_space *s, gmm_addr start, gmm_addr end);
 
 /* ---- region.c: the tree ---- */
 GMM_HIDDEN struct region *region_alloc(gmm_space *s);

@@ -32,3 +32,19 @@ void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end)
     if (sys->host.invalidate)
         sys->host.invalidate(sys->host.user, s, start, end - start);
 }
+
+void space_invalidate_rights(gmm_space *s, gmm_addr start, gmm_addr end)
+{
+    /* Translations are made only of pages in the page table (a TLB entry
+     * or a window mapping is filled from a present pte, under the space
+     * lock), and whatever takes a pte away logs its range first.  So when
+     * the page table holds nothing in the range, no TLB or window has
+     * anything of it to drop, and the log is left alone: as Linux flushes
+     * no TLB when change_protection() changed no pte.  The host is told
+     * as always. */
+    if (!pt_range_empty(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT))
+        tlb_shootdown(s, start, end);
+    gmm_system *sys = s->sys;
+    if (sys->host.invalidate)
+        sys->host.invalidate(sys->host.user, s, start, end - start);
+}
