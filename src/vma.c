@@ -43,12 +43,17 @@ static bool policies_equal(const struct vma_policy *a, const struct vma_policy *
     return a->mode == b->mode && a->flags == b->flags && a->nodes == b->nodes;
 }
 
-bool vma_mergeable(const struct region *a, const struct region *b)
+static inline bool mergeable(const struct region *a, const struct region *b)
 {
     return a->end == b->start && ((a->flags ^ b->flags) & ~(uint32_t)VM_STICKY) == 0 &&
            a->obj == b->obj && a->file == b->file &&
            a->pgoff + region_pages(a) == b->pgoff && anon_mergeable(a, b) &&
            policies_equal(&a->pol, &b->pol) && names_equal(a->name, b->name);
+}
+
+bool vma_mergeable(const struct region *a, const struct region *b)
+{
+    return mergeable(a, b);
 }
 
 bool vma_is_data(uint32_t flags)
@@ -197,9 +202,9 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
     probe.pol = want->pol;
     probe.name = want->name;
     if (left && r->prev)
-        merge_left = vma_mergeable(r->prev, &probe);
+        merge_left = mergeable(r->prev, &probe);
     if (right && r->next)
-        merge_right = vma_mergeable(&probe, r->next);
+        merge_right = mergeable(&probe, r->next);
     if (merge_left && merge_right && !anon_compatible(r->prev->anon, r->next->anon))
         merge_right = false;
 
@@ -233,13 +238,15 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* The whole of r goes into its neighbour(s): r with want's
          * attributes is the probe, already found mergeable. */
         set_attrs(s, r, want);
-        if (merge_left) {
-            struct region *p = r->prev;
-            absorb_next(s, p, r);
-            r = p;
-        }
+        /* next into r first, then r into prev: the same result as the
+         * other order (the union of sticky flags and unmerged marks, the
+         * first anon identity set), but when the three came from one
+         * split of r (its parent then), the regions taken out of the tree
+         * are a leaf and a node with one child, not a node with two. */
         if (merge_right)
             absorb_next(s, r, r->next);
+        if (merge_left)
+            absorb_next(s, r->prev, r);
         return 0;
     }
 
