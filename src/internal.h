@@ -500,9 +500,7 @@ GMM_HIDDEN int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
                           const struct region *want);
 /* Tries to merge r with its neighbours; returns the surviving region. */
 GMM_HIDDEN struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_prev, bool with_next);
-/* Pages counted in total_vm / data_vm for a region's flags. */
-GMM_HIDDEN void vma_account(gmm_space *s, uint32_t flags, int64_t pages);
-GMM_HIDDEN bool vma_is_data(uint32_t flags);
+/* vma_account, vma_is_data: inline, after the syscall helpers below. */
 /* Linux may_expand_vm(): may pages more of a region with flags be mapped
  * under RLIMIT_AS and RLIMIT_DATA (with its soft-limit-0 quirk)? */
 GMM_HIDDEN bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages);
@@ -592,6 +590,33 @@ GMM_HIDDEN void object_code_written(gmm_system *sys, struct gmm_object *o, uint6
  * failure (-GMM_EFAULT, -GMM_ENOMEM); with ignore_errors a failure moves
  * on to the next region and 0 is returned. */
 GMM_HIDDEN int space_populate(gmm_space *s, gmm_addr start, gmm_addr end, bool ignore_errors);
+
+/* ---- accounting (vma.c's layer, inline: every mapping change counts) ---- */
+/* Counted in data_vm (Linux is_data_mapping()). */
+static inline bool vma_is_data(uint32_t flags)
+{
+    return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
+}
+
+/* Pages counted in total_vm / data_vm for a region's flags. */
+static inline void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
+{
+    /* update_hiwater_vm(): VmPeak is sampled before memory goes away. */
+    if (pages < 0 && s->hiwater_vm < s->total_vm)
+        s->hiwater_vm = s->total_vm;
+    s->total_vm += (uint64_t)pages;
+    /* vm_stat_account(): exec_vm counts VM_EXEC without VM_WRITE or
+     * VM_STACK (VmExe + VmLib). */
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        s->exec_vm += (uint64_t)pages;
+    if (vma_is_data(flags))
+        s->data_vm += (uint64_t)pages;
+    if (flags & VM_GROWSDOWN)
+        s->stack_vm += (uint64_t)pages;
+    /* mm->locked_vm, which RLIMIT_MEMLOCK limits (mlock_future_ok()). */
+    if (flags & VM_LOCKED)
+        s->locked_vm += (uint64_t)pages;
+}
 
 /* thp_vma_suitable_order() for an anonymous region: does it hold a
  * 2 MiB-aligned range? */

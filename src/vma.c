@@ -33,12 +33,12 @@ static inline uint64_t region_pages(const struct region *r)
     return (r->end - r->start) >> PAGE_SHIFT;
 }
 
-static bool names_equal(const struct anon_name *a, const struct anon_name *b)
+static inline bool names_equal(const struct anon_name *a, const struct anon_name *b)
 {
     return a == b || (a && b && strcmp(a->str, b->str) == 0);
 }
 
-static bool policies_equal(const struct vma_policy *a, const struct vma_policy *b)
+static inline bool policies_equal(const struct vma_policy *a, const struct vma_policy *b)
 {
     return a->mode == b->mode && a->flags == b->flags && a->nodes == b->nodes;
 }
@@ -54,11 +54,6 @@ static inline bool mergeable(const struct region *a, const struct region *b)
 bool vma_mergeable(const struct region *a, const struct region *b)
 {
     return mergeable(a, b);
-}
-
-bool vma_is_data(uint32_t flags)
-{
-    return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
 }
 
 bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages)
@@ -83,25 +78,6 @@ bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len)
     if (!(flags & VM_LOCKED))
         return true;
     return s->locked_vm + (len >> PAGE_SHIFT) <= s->rlim_memlock >> PAGE_SHIFT;
-}
-
-void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
-{
-    /* update_hiwater_vm(): VmPeak is sampled before memory goes away. */
-    if (pages < 0 && s->hiwater_vm < s->total_vm)
-        s->hiwater_vm = s->total_vm;
-    s->total_vm += (uint64_t)pages;
-    /* vm_stat_account(): exec_vm counts VM_EXEC without VM_WRITE or
-     * VM_STACK (VmExe + VmLib). */
-    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
-        s->exec_vm += (uint64_t)pages;
-    if (vma_is_data(flags))
-        s->data_vm += (uint64_t)pages;
-    if (flags & VM_GROWSDOWN)
-        s->stack_vm += (uint64_t)pages;
-    /* mm->locked_vm, which RLIMIT_MEMLOCK limits (mlock_future_ok()). */
-    if (flags & VM_LOCKED)
-        s->locked_vm += (uint64_t)pages;
 }
 
 struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, struct region *q)
