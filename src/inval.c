@@ -42,7 +42,7 @@ void space_invalidate_rights(gmm_space *s, gmm_addr start, gmm_addr end)
      * anything of it to drop, and the log is left alone: as Linux flushes
      * no TLB when change_protection() changed no pte.  The host is told
      * as always. */
-    if (!pt_range_empty(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT))
+    if (s->pt.present && !pt_range_empty(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT))
         tlb_shootdown(s, start, end);
     gmm_system *sys = s->sys;
     if (sys->host.invalidate)

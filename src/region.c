@@ -133,8 +133,10 @@ static struct region *rebalance(gmm_space *s, struct region *n)
 /* Restores balance and augmentation from n up.  After an insertion it may
  * stop once a node needed no rotation and kept its height and gap (nothing
  * above can change); a removal restructures nodes whose stored values are
- * stale, so it walks to the root. */
-static void rebalance_up(gmm_space *s, struct region *n, bool stop_early)
+ * stale, so it walks to the root.  Kept out of line: inlined into
+ * unlink_node it made the common removal (a leaf, no walk) slower. */
+__attribute__((noinline)) static void rebalance_up(gmm_space *s, struct region *n,
+                                                   bool stop_early)
 {
     while (n) {
         int h = n->height;
@@ -268,6 +270,25 @@ void region_insert(gmm_space *s, struct region *r)
         propagate(r->next);
 }
 
+/* AVL retracing after a leaf was added under n, with every stored
+ * largest gap already right: heights only.  The first rotation gives its
+ * subtree back the height it had, and a node whose height stays ends the
+ * walk; a rotation recomputes the gaps of the nodes it moves. */
+static void retrace_insert(gmm_space *s, struct region *n)
+{
+    for (; n; n = n->parent) {
+        int hl = height(n->left), hr = height(n->right);
+        if (hl - hr > 1 || hr - hl > 1) {
+            rebalance(s, n);
+            return;
+        }
+        int h = 1 + (hl > hr ? hl : hr);
+        if (h == n->height)
+            return;
+        n->height = h;
+    }
+}
+
 void region_insert_after(gmm_space *s, struct region *r, struct region *q)
 {
     /* q's place in the order is right after r: the right child of r, or
@@ -296,30 +317,17 @@ void region_insert_after(gmm_space *s, struct region *r, struct region *q)
         s->last = q;
     r->next = q;
     s->map_count++;
-    /* AVL retracing after an insertion, heights only: the first rotation
-     * gives its subtree back the height it had, and a node whose height
-     * stays ends the walk.  A rotation recomputes the gaps of the nodes it
-     * moves; no other node's largest gap can change (q's gap is 0). */
-    for (struct region *n = parent; n; n = n->parent) {
-        int hl = height(n->left), hr = height(n->right);
-        if (hl - hr > 1 || hr - hl > 1) {
-            rebalance(s, n);
-            return;
-        }
-        int h = 1 + (hl > hr ? hl : hr);
-        if (h == n->height)
-            return;
-        n->height = h;
-    }
+    /* No other node's largest gap can change: q's gap is 0. */
+    retrace_insert(s, parent);
 }
 
 void region_insert_before(gmm_space *s, struct region *r, struct region *q)
 {
     /* q's place in the order is right before r: the left child of r, or
      * the right child of the last node of r's left subtree.  q takes over
-     * the gap before r, and r's own gap becomes 0: in r's subtree, which
-     * holds q, the largest gap stays, so above r only heights can change;
-     * from q up to r the walk recomputes the gaps. */
+     * the gap before r, and r's own gap becomes 0: r's subtree, which
+     * holds q, keeps its largest gap, so r and the nodes above it keep
+     * theirs; the nodes between q and r now hold q's gap too. */
     struct region *parent = r->left;
     if (!parent) {
         r->left = q;
@@ -341,8 +349,11 @@ void region_insert_before(gmm_space *s, struct region *r, struct region *q)
         s->first = q;
     r->prev = q;
     s->map_count++;
-    update(q);
-    rebalance_up(s, parent, true);
+    q->max_gap = gap_before(q);
+    for (struct region *n = parent; n != r; n = n->parent)
+        if (n->max_gap < q->max_gap)
+            n->max_gap = q->max_gap;
+    retrace_insert(s, parent);
 }
 
 /* Takes z out of the tree and the list.  With gaps_kept the caller

@@ -165,22 +165,25 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
 {
     bool left = start == r->start, right = end == r->end;
     bool merge_left = false, merge_right = false;
-    /* [start, end) of r as it would be: what vma_mergeable reads of it. */
-    struct region probe;
-    probe.start = start;
-    probe.end = end;
-    probe.flags = want->flags;
-    probe.obj = r->obj;
-    probe.file = r->file;
-    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
-    probe.anon = r->anon;
-    probe.anon_forked = r->anon_forked;
-    probe.pol = want->pol;
-    probe.name = want->name;
-    if (left && r->prev)
-        merge_left = mergeable(r->prev, &probe);
-    if (right && r->next)
-        merge_right = mergeable(&probe, r->next);
+    uint64_t pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
+    if ((left && r->prev) || (right && r->next)) {
+        /* [start, end) of r as it would be: what the merge rule reads. */
+        struct region probe;
+        probe.start = start;
+        probe.end = end;
+        probe.flags = want->flags;
+        probe.obj = r->obj;
+        probe.file = r->file;
+        probe.pgoff = pgoff;
+        probe.anon = r->anon;
+        probe.anon_forked = r->anon_forked;
+        probe.pol = want->pol;
+        probe.name = want->name;
+        if (left && r->prev)
+            merge_left = mergeable(r->prev, &probe);
+        if (right && r->next)
+            merge_right = mergeable(&probe, r->next);
+    }
     if (merge_left && merge_right && !anon_compatible(r->prev->anon, r->next->anon))
         merge_right = false;
 
@@ -188,7 +191,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* prev grows over [start, end); r keeps the rest. */
         struct region *p = r->prev;
         p->end = end;
-        p->flags |= probe.flags & VM_STICKY;
+        p->flags |= want->flags & VM_STICKY;
         if (!p->anon)
             p->anon = r->anon;
         r->start = end;
@@ -201,8 +204,8 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* next grows down over [start, end). */
         struct region *n = r->next;
         n->start = start;
-        n->pgoff = probe.pgoff;
-        n->flags |= probe.flags & VM_STICKY;
+        n->pgoff = pgoff;
+        n->flags |= want->flags & VM_STICKY;
         if (!n->anon)
             n->anon = r->anon;
         r->end = start;
@@ -245,7 +248,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         lo->end = start;
         vma_get_refs(s, lo);
         r->start = start;
-        r->pgoff = probe.pgoff;
+        r->pgoff = pgoff;
         region_insert_before(s, r, lo);
     }
     if (hi)
