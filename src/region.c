@@ -357,8 +357,10 @@ void region_insert_before(gmm_space *s, struct region *r, struct region *q)
 }
 
 /* Takes z out of the tree and the list.  With gaps_kept the caller
- * promises that no node's gap changes (z's own is 0 and the gap after it
- * stays what it was): then only heights and the structure need repair. */
+ * promises that no node's own gap changes (z's was 0, and the gap after
+ * it stays what it was): then the walk up from the removal is all the
+ * repair, with no gap propagation from the moved successor or from the
+ * region after z. */
 static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
 {
     if (s->find_cache == z)
