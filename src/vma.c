@@ -131,7 +131,7 @@ void vma_put_refs(gmm_space *s, struct region *r)
 /* p absorbs its successor r (vma_mergeable(p, r)): p grows over r, which
  * is freed.  Nobody's free gap changes (they touched, and what follows r
  * sees the same end before it), so the tree repairs only its shape. */
-static void absorb_next(gmm_space *s, struct region *p, struct region *r)
+static inline void absorb_next(gmm_space *s, struct region *p, struct region *r)
 {
     p->end = r->end;
     p->flags |= r->flags & VM_STICKY;
