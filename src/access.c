@@ -37,17 +37,6 @@ static void tlb_drop_range(struct tlb *t, gmm_addr start, gmm_addr end)
     }
 }
 
-void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end)
-{
-    if (s->windows)
-        window_shootdown(s, start, end);
-    pthread_mutex_lock(&s->inval_lock);
-    uint64_t seq = s->inval_seq + 1;
-    s->inval[seq % INVAL_LOG] = (struct inval_range){start, end};
-    __atomic_store_n(&s->inval_seq, seq, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&s->inval_lock);
-}
-
 /* Applies the invalidations t has not seen yet.  Only t's owner calls it. */
 static void tlb_catch_up_slow(gmm_space *s, struct tlb *t)
 {
@@ -67,14 +56,6 @@ static inline void tlb_catch_up(gmm_space *s, struct tlb *t)
 {
     if (unlikely(__atomic_load_n(&s->inval_seq, __ATOMIC_ACQUIRE) != t->seen))
         tlb_catch_up_slow(s, t);
-}
-
-void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end)
-{
-    tlb_shootdown(s, start, end);
-    gmm_system *sys = s->sys;
-    if (sys->host.invalidate)
-        sys->host.invalidate(sys->host.user, s, start, end - start);
 }
 
 /* Linux anon_vma_compatible(): a and b adjacent, same backing, flags equal

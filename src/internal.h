@@ -31,8 +31,31 @@
  *                its own radix of frames keyed by page offset, shared by
  *                every region that maps it.
  *
- * Layers call down only: sys_*.c -> vma.c/region.c -> pagetable.c/frame.c
- * -> host.c.  Nothing calls up except through the host callbacks.
+ * Layers call down only (a file may call any layer below its own):
+ *
+ *   entry points   sys_*.c (one per syscall family), space.c, exec.c,
+ *                  file.c, status.c, maps.c, check.c.  They share helpers
+ *                  sideways (space_populate in sys_mlock.c, space_munmap
+ *                  and space_unmapped_area in sys_mmap.c).
+ *   windows        window.c: host windows, a consumer of translations
+ *                  like a TLB whose entries are host mappings; its faults
+ *                  (gmm_window_fault) call the fault path.
+ *   access         access.c: the fault path, the TLBs (gmm_translate, the
+ *                  CPUs), user copies (gmm_read, gmm_write).
+ *   ranges, limits vma.c: merge, split, unmap, zap, accounting, and the
+ *                  limit checks (vma_may_expand, mlock_future_ok).
+ *   objects        object.c: shared memory, the page cache, file handles.
+ *   the tree       region.c.
+ *   invalidation   inval.c: the log of changed translations (the TLBs
+ *                  catch up with it before their next use), the windows'
+ *                  shootdown, the host's invalidate callback.
+ *   pages, frames  pagetable.c, frame.c; alloc.c and errors.c beside them.
+ *   host           host.c: the only file that calls the host OS.
+ *
+ * Nothing calls up but the invalidation layer, and only to tell a
+ * consumer: window_shootdown (which unmaps host pages and calls nothing
+ * above inval.c).  Calls out to the embedder (the gmm_host callbacks, the
+ * file ops) are made from whichever layer has the news.
  */
 #ifndef GMM_INTERNAL_H
 #define GMM_INTERNAL_H
@@ -441,6 +464,8 @@ GMM_HIDDEN void pt_trim(struct pagetable *pt, uint64_t pn);
 /* Calls fn for every set entry with page number in [lo, hi), in order,
  * skipping empty subtrees. */
 typedef void (*pt_visit_fn)(void *ctx, uint64_t pn, pte_t pte);
+/* No entry set with page number in [lo, hi)? */
+GMM_HIDDEN bool pt_range_empty(const struct pagetable *pt, uint64_t lo, uint64_t hi);
 GMM_HIDDEN void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
 /* Clears every entry in [lo, hi), calling fn first for each; frees empty nodes. */
 GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx);
@@ -449,8 +474,22 @@ GMM_HIDDEN void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t 
                                     pt_visit_fn fn, void *ctx);
 GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 
+/* ---- inval.c: translation invalidation ---- */
+/* Logs that translations of [start, end) changed: every TLB of the space
+ * drops them before its next use.  Windows are shot down before
+ * it returns.  Does not call the host (see space_invalidate). */
+GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
+/* Drops cached translations of [start, end) and tells the host. */
+GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
+/* The same for a change of rights that leaves the page table as it is
+ * (mprotect): a range with nothing in the page table is not logged. */
+GMM_HIDDEN void space_invalidate_rights(gmm_space *s, gmm_addr start, gmm_addr end);
+
 /* ---- region.c: the tree ---- */
 GMM_HIDDEN struct region *region_alloc(gmm_space *s);
+/* The same, not zeroed (but for its space, so that region_free can take
+ * it back): for a region about to be copied into whole. */
+GMM_HIDDEN struct region *region_alloc_raw(gmm_space *s);
 GMM_HIDDEN void region_free(struct region *r);
 /* Frees the regions a space keeps for reuse. */
 GMM_HIDDEN void region_cache_drain(gmm_space *s);
@@ -464,6 +503,15 @@ GMM_HIDDEN struct region *region_find(gmm_space *s, gmm_addr addr);
 /* Inserts r (not overlapping anything). */
 GMM_HIDDEN void region_insert(gmm_space *s, struct region *r);
 GMM_HIDDEN void region_remove(gmm_space *s, struct region *r);
+/* A split: inserts q right after r, where q->start == r->end and q->end
+ * is the end r had before the split (so no free gap changes). */
+GMM_HIDDEN void region_insert_after(gmm_space *s, struct region *r, struct region *q);
+/* A split from below: inserts q right before r, where r has just given up
+ * [q->start, q->end) (q->end == r->start). */
+GMM_HIDDEN void region_insert_before(gmm_space *s, struct region *r, struct region *q);
+/* A merge: removes r whose predecessor has already been extended over it
+ * (r->prev->end == r->end; so no free gap changes). */
+GMM_HIDDEN void region_remove_absorbed(gmm_space *s, struct region *r);
 /* Call after changing r->start or r->end in place (order unchanged). */
 GMM_HIDDEN void region_bounds_changed(gmm_space *s, struct region *r);
 /* Linux vm_start_gap(): start minus the guard gap of a grows-down region. */
@@ -509,12 +557,16 @@ GMM_HIDDEN int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
                           const struct region *want);
 /* Tries to merge r with its neighbours; returns the surviving region. */
 GMM_HIDDEN struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_prev, bool with_next);
-/* Pages counted in total_vm / data_vm for a region's flags. */
-GMM_HIDDEN void vma_account(gmm_space *s, uint32_t flags, int64_t pages);
-GMM_HIDDEN bool vma_is_data(uint32_t flags);
+/* vma_account, vma_is_data: inline, after the syscall helpers below. */
 /* Linux may_expand_vm(): may pages more of a region with flags be mapped
  * under RLIMIT_AS and RLIMIT_DATA (with its soft-limit-0 quirk)? */
 GMM_HIDDEN bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages);
+/* can_do_mlock(): the space (an unprivileged process) may lock memory
+ * unless its RLIMIT_MEMLOCK is 0. */
+GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
+/* mlock_future_ok(): may len bytes with flags be added, locked if flags
+ * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
+GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
 
 /* ---- sys_mmap.c ---- */
 /* Linux get_unmapped_area() for a mapping of len bytes at page offset
@@ -539,10 +591,6 @@ GMM_HIDDEN enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int a
 GMM_HIDDEN int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte);
 /* The guest's signal for a failed fault at addr. */
 GMM_HIDDEN void fault_signal(enum fault_result res, gmm_addr addr, int access, gmm_fault *out);
-/* Logs that translations of [start, end) changed: every TLB of the space
- * drops them before its next use.  Does not call the host (see
- * space_invalidate). */
-GMM_HIDDEN void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end);
 GMM_HIDDEN void tlb_init(struct tlb *t);
 /* Makes the page at addr present for access, as a fault would (caller
  * holds the space lock); false when the access is not allowed or memory
@@ -553,8 +601,6 @@ GMM_HIDDEN bool space_fault_in(gmm_space *s, gmm_addr addr, int access);
 GMM_HIDDEN int space_fault(gmm_space *s, gmm_addr addr, int access);
 /* Linux anon_vma_prepare(): gives private region r its anon identity. */
 GMM_HIDDEN void anon_prepare(gmm_space *s, struct region *r);
-/* Drops cached translations of [start, end) and tells the host. */
-GMM_HIDDEN void space_invalidate(gmm_space *s, gmm_addr start, gmm_addr end);
 
 /* ---- window.c: host windows ---- */
 /* Translations of [start, end) of s changed: every window of s stops
@@ -662,12 +708,33 @@ GMM_HIDDEN void object_code_written(gmm_system *sys, struct gmm_object *o, uint6
  * failure (-GMM_EFAULT, -GMM_ENOMEM); with ignore_errors a failure moves
  * on to the next region and 0 is returned. */
 GMM_HIDDEN int space_populate(gmm_space *s, gmm_addr start, gmm_addr end, bool ignore_errors);
-/* can_do_mlock(): the space (an unprivileged process) may lock memory
- * unless its RLIMIT_MEMLOCK is 0. */
-GMM_HIDDEN bool mlock_allowed(const gmm_space *s);
-/* mlock_future_ok(): may len bytes with flags be added, locked if flags
- * hold VM_LOCKED, under RLIMIT_MEMLOCK? */
-GMM_HIDDEN bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len);
+
+/* ---- accounting (vma.c's layer, inline: every mapping change counts) ---- */
+/* Counted in data_vm (Linux is_data_mapping()). */
+static inline bool vma_is_data(uint32_t flags)
+{
+    return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
+}
+
+/* Pages counted in total_vm / data_vm for a region's flags. */
+static inline void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
+{
+    /* update_hiwater_vm(): VmPeak is sampled before memory goes away. */
+    if (pages < 0 && s->hiwater_vm < s->total_vm)
+        s->hiwater_vm = s->total_vm;
+    s->total_vm += (uint64_t)pages;
+    /* vm_stat_account(): exec_vm counts VM_EXEC without VM_WRITE or
+     * VM_STACK (VmExe + VmLib). */
+    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+        s->exec_vm += (uint64_t)pages;
+    if (vma_is_data(flags))
+        s->data_vm += (uint64_t)pages;
+    if (flags & VM_GROWSDOWN)
+        s->stack_vm += (uint64_t)pages;
+    /* mm->locked_vm, which RLIMIT_MEMLOCK limits (mlock_future_ok()). */
+    if (flags & VM_LOCKED)
+        s->locked_vm += (uint64_t)pages;
+}
 
 /* thp_vma_suitable_order() for an anonymous region: does it hold a
  * 2 MiB-aligned range? */

@@ -152,6 +152,27 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
     return false;
 }
 
+/* Does n (at level, from base) hold an entry in [lo, hi)? */
+static bool node_used(const struct pt_node *n, int level, uint64_t base, uint64_t lo, uint64_t hi)
+{
+    uint64_t span = level_span(level);
+    unsigned first = lo > base ? (unsigned)((lo - base) / span) : 0;
+    for (unsigned i = first; i < PT_ENTRIES; i++) {
+        uint64_t b = base + i * span;
+        if (b >= hi)
+            break;
+        if (level == PT_LEVELS - 1 ? n->u.pte[i] != 0
+                                   : n->u.child[i] && node_used(n->u.child[i], level + 1, b, lo, hi))
+            return true;
+    }
+    return false;
+}
+
+bool pt_range_empty(const struct pagetable *pt, uint64_t lo, uint64_t hi)
+{
+    return !pt->present || !pt->root || lo >= hi || !node_used(pt->root, 0, 0, lo, hi);
+}
+
 void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
     if (pt->root && lo < hi)

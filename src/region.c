@@ -133,8 +133,10 @@ static struct region *rebalance(gmm_space *s, struct region *n)
 /* Restores balance and augmentation from n up.  After an insertion it may
  * stop once a node needed no rotation and kept its height and gap (nothing
  * above can change); a removal restructures nodes whose stored values are
- * stale, so it walks to the root. */
-static void rebalance_up(gmm_space *s, struct region *n, bool stop_early)
+ * stale, so it walks to the root.  Kept out of line: inlined into
+ * unlink_node it made the common removal (a leaf, no walk) slower. */
+__attribute__((noinline)) static void rebalance_up(gmm_space *s, struct region *n,
+                                                   bool stop_early)
 {
     while (n) {
         int h = n->height;
@@ -158,6 +160,20 @@ struct region *region_alloc(gmm_space *s)
     s->region_cache = r->next;
     s->region_cached--;
     memset(r, 0, sizeof(*r));
+    return r;
+}
+
+struct region *region_alloc_raw(gmm_space *s)
+{
+    struct region *r = s->region_cache;
+    if (r) {
+        s->region_cache = r->next;
+        s->region_cached--;
+    } else if (!(r = gmm_malloc(s->sys, sizeof(struct region)))) {
+        return NULL;
+    }
+    /* So that region_free can take it back unused. */
+    r->space = s;
     return r;
 }
 
@@ -254,7 +270,98 @@ void region_insert(gmm_space *s, struct region *r)
         propagate(r->next);
 }
 
-void region_remove(gmm_space *s, struct region *z)
+/* AVL retracing after a leaf was added under n, with every stored
+ * largest gap already right: heights only.  The first rotation gives its
+ * subtree back the height it had, and a node whose height stays ends the
+ * walk; a rotation recomputes the gaps of the nodes it moves. */
+static void retrace_insert(gmm_space *s, struct region *n)
+{
+    for (; n; n = n->parent) {
+        int hl = height(n->left), hr = height(n->right);
+        if (hl - hr > 1 || hr - hl > 1) {
+            rebalance(s, n);
+            return;
+        }
+        int h = 1 + (hl > hr ? hl : hr);
+        if (h == n->height)
+            return;
+        n->height = h;
+    }
+}
+
+void region_insert_after(gmm_space *s, struct region *r, struct region *q)
+{
+    /* q's place in the order is right after r: the right child of r, or
+     * the left child of the first node of r's right subtree.  q's gap is 0
+     * and the region after it sees the end r had: no gap changes, so the
+     * walk up repairs heights only, and stops where they stay. */
+    struct region *parent = r->right;
+    if (!parent) {
+        r->right = q;
+        parent = r;
+    } else {
+        while (parent->left)
+            parent = parent->left;
+        parent->left = q;
+    }
+    q->left = q->right = NULL;
+    q->parent = parent;
+    q->height = 1;
+    q->max_gap = 0;
+    q->space = s;
+    q->prev = r;
+    q->next = r->next;
+    if (q->next)
+        q->next->prev = q;
+    else
+        s->last = q;
+    r->next = q;
+    s->map_count++;
+    /* No other node's largest gap can change: q's gap is 0. */
+    retrace_insert(s, parent);
+}
+
+void region_insert_before(gmm_space *s, struct region *r, struct region *q)
+{
+    /* q's place in the order is right before r: the left child of r, or
+     * the right child of the last node of r's left subtree.  q takes over
+     * the gap before r, and r's own gap becomes 0: r's subtree, which
+     * holds q, keeps its largest gap, so r and the nodes above it keep
+     * theirs; the nodes between q and r now hold q's gap too. */
+    struct region *parent = r->left;
+    if (!parent) {
+        r->left = q;
+        parent = r;
+    } else {
+        while (parent->right)
+            parent = parent->right;
+        parent->right = q;
+    }
+    q->left = q->right = NULL;
+    q->parent = parent;
+    q->height = 1;
+    q->space = s;
+    q->next = r;
+    q->prev = r->prev;
+    if (q->prev)
+        q->prev->next = q;
+    else
+        s->first = q;
+    r->prev = q;
+    s->map_count++;
+    q->max_gap = gap_before(q);
+    for (struct region *n = parent; n != r; n = n->parent)
+        if (n->max_gap < q->max_gap)
+            n->max_gap = q->max_gap;
+    retrace_insert(s, parent);
+}
+
+/* Takes z out of the tree and the list.  With gaps_kept the caller
+ * promises that no node's own gap changes (z's was 0, and the gap after
+ * it stays what it was): then the walk up from the removal is all the
+ * repair, with no gap propagation from the moved successor or from the
+ * region after z. */
+static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
 {
     if (s->find_cache == z)
         s->find_cache = NULL;
@@ -298,11 +405,23 @@ void region_remove(gmm_space *s, struct region *z)
     s->map_count--;
     rebalance_up(s, fix, true);
     /* y's own gap changed and the walk may have stopped below it. */
-    if (moved)
+    if (moved && !gaps_kept)
         propagate(moved);
-    if (next)
+    if (next && !gaps_kept)
         propagate(next);
     z->left = z->right = z->parent = z->prev = z->next = NULL;
+}
+
+void region_remove(gmm_space *s, struct region *z)
+{
+    unlink_node(s, z, false);
+}
+
+void region_remove_absorbed(gmm_space *s, struct region *z)
+{
+    /* z's predecessor ends where z ended: z's gap was 0 (they touched),
+     * and the region after z sees the same end before it as before. */
+    unlink_node(s, z, true);
 }
 
 void region_bounds_changed(gmm_space *s, struct region *r)

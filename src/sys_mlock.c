@@ -8,22 +8,11 @@
  * MLOCK_ONFAULT / MCL_ONFAULT); its pages count in locked_vm, which
  * vma_account keeps.  Locking a region populates it (write faults for
  * private writable memory, so copy on write happens now); frames are never
- * reclaimed, so nothing more is needed to keep them.
+ * reclaimed, so nothing more is needed to keep them.  The limit checks
+ * (mlock_allowed, mlock_future_ok) live in vma.c with the other limits,
+ * since the fault path and every mapping call ask them too.
  */
 #include "internal.h"
-
-bool mlock_allowed(const gmm_space *s)
-{
-    /* Read with or without the lock (gmm_space_setrlimit stores it atomically). */
-    return __atomic_load_n(&s->rlim_memlock, __ATOMIC_RELAXED) != 0;
-}
-
-bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len)
-{
-    if (!(flags & VM_LOCKED))
-        return true;
-    return s->locked_vm + (len >> PAGE_SHIFT) <= s->rlim_memlock >> PAGE_SHIFT;
-}
 
 /* populate_vma_page_range(): faults in [start, end) of r as
  * get_user_pages with FOLL_FORCE does. */

@@ -25,14 +25,17 @@ static int mprotect_fixup(gmm_space *s, struct region *r, gmm_addr start, gmm_ad
         /* Never-faulted anonymous memory gives its charge back. */
         newflags &= ~(uint32_t)VM_ACCOUNT;
     }
-    struct region want = *r;
+    /* What vma_modify reads of want: flags, policy, name. */
+    struct region want;
     want.flags = newflags;
+    want.pol = r->pol;
+    want.name = r->name;
     int err = vma_modify(s, r, start, end, &want);
     if (err)
         return err;
     vma_account(s, oldflags, -(int64_t)pages);
     vma_account(s, newflags, (int64_t)pages);
-    space_invalidate(s, start, end);
+    space_invalidate_rights(s, start, end);
     /* A private locked region becoming writable is populated with write
      * faults (copy on write now rather than on access), unless it locks
      * on fault. */
@@ -83,13 +86,18 @@ int64_t gmm_sys_mprotect(gmm_space *s, gmm_addr start, uint64_t len, int prot)
     uint32_t bits = space_prot_bits(s, prot);
     /* Linux allocates per region and can fail after changing the ones
      * before; the library allocates the (at most two) splits first, so
-     * that out of memory changes nothing. */
-    err = vma_reserve_splits(s, start, end);
-    if (err)
-        goto out;
+     * that out of memory changes nothing.  Within one region vma_modify
+     * does that itself. */
+    if (r->end < end) {
+        err = vma_reserve_splits(s, start, end);
+        if (err)
+            goto out;
+    }
     gmm_addr addr = start;
     while (addr < end) {
-        r = region_find(s, addr);
+        /* r: the region at start, found above. */
+        if (addr > start)
+            r = region_find(s, addr);
         if (!r || r->start > addr) {
             err = -GMM_ENOMEM;
             break;

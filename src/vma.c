@@ -1,6 +1,9 @@
 /*
  * vma.c - operations on ranges of regions: merge rules, split, unmap, zap
- * and accounting, shared by the syscall families.
+ * and accounting, shared by the syscall families; and the limits layer:
+ * the checks against RLIMIT_AS, RLIMIT_DATA and RLIMIT_MEMLOCK that every
+ * way of adding memory (mmap, brk, mremap, mprotect, stack growth, exec)
+ * asks.
  *
  * Merging follows Linux (mm/vma.c): two adjacent regions merge when their
  * flags are equal, they map the same object with contiguous page offsets,
@@ -30,17 +33,17 @@ static inline uint64_t region_pages(const struct region *r)
     return (r->end - r->start) >> PAGE_SHIFT;
 }
 
-static bool names_equal(const struct anon_name *a, const struct anon_name *b)
+static inline bool names_equal(const struct anon_name *a, const struct anon_name *b)
 {
     return a == b || (a && b && strcmp(a->str, b->str) == 0);
 }
 
-static bool policies_equal(const struct vma_policy *a, const struct vma_policy *b)
+static inline bool policies_equal(const struct vma_policy *a, const struct vma_policy *b)
 {
     return a->mode == b->mode && a->flags == b->flags && a->nodes == b->nodes;
 }
 
-bool vma_mergeable(const struct region *a, const struct region *b)
+static inline bool mergeable(const struct region *a, const struct region *b)
 {
     return a->end == b->start && ((a->flags ^ b->flags) & ~(uint32_t)VM_STICKY) == 0 &&
            a->obj == b->obj && a->file == b->file &&
@@ -48,9 +51,9 @@ bool vma_mergeable(const struct region *a, const struct region *b)
            policies_equal(&a->pol, &b->pol) && names_equal(a->name, b->name);
 }
 
-bool vma_is_data(uint32_t flags)
+bool vma_mergeable(const struct region *a, const struct region *b)
 {
-    return (flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
+    return mergeable(a, b);
 }
 
 bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages)
@@ -64,23 +67,17 @@ bool vma_may_expand(const gmm_space *s, uint32_t flags, uint64_t pages)
     return true;
 }
 
-void vma_account(gmm_space *s, uint32_t flags, int64_t pages)
+bool mlock_allowed(const gmm_space *s)
 {
-    /* update_hiwater_vm(): VmPeak is sampled before memory goes away. */
-    if (pages < 0 && s->hiwater_vm < s->total_vm)
-        s->hiwater_vm = s->total_vm;
-    s->total_vm += (uint64_t)pages;
-    /* vm_stat_account(): exec_vm counts VM_EXEC without VM_WRITE or
-     * VM_STACK (VmExe + VmLib). */
-    if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
-        s->exec_vm += (uint64_t)pages;
-    if (vma_is_data(flags))
-        s->data_vm += (uint64_t)pages;
-    if (flags & VM_GROWSDOWN)
-        s->stack_vm += (uint64_t)pages;
-    /* mm->locked_vm, which RLIMIT_MEMLOCK limits (mlock_future_ok()). */
-    if (flags & VM_LOCKED)
-        s->locked_vm += (uint64_t)pages;
+    /* Read with or without the lock (gmm_space_setrlimit stores it atomically). */
+    return __atomic_load_n(&s->rlim_memlock, __ATOMIC_RELAXED) != 0;
+}
+
+bool mlock_future_ok(const gmm_space *s, uint32_t flags, uint64_t len)
+{
+    if (!(flags & VM_LOCKED))
+        return true;
+    return s->locked_vm + (len >> PAGE_SHIFT) <= s->rlim_memlock >> PAGE_SHIFT;
 }
 
 struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, struct region *q)
@@ -90,16 +87,17 @@ struct region *vma_split_into(gmm_space *s, struct region *r, gmm_addr addr, str
     q->pgoff = r->pgoff + ((addr - r->start) >> PAGE_SHIFT);
     vma_get_refs(s, q);
     /* No gap changes: r's own gap is the same, and q takes the space r
-     * gives up, so inserting q is all the tree needs (propagating r's new
-     * end first would show a gap that is not there up to the root). */
+     * gives up, so inserting q right after r is all the tree needs
+     * (propagating r's new end first would show a gap that is not there
+     * up to the root). */
     r->end = addr;
-    region_insert(s, q);
+    region_insert_after(s, r, q);
     return q;
 }
 
 struct region *vma_split(gmm_space *s, struct region *r, gmm_addr addr)
 {
-    struct region *q = region_alloc(s);
+    struct region *q = region_alloc_raw(s);
     return q ? vma_split_into(s, r, addr, q) : NULL;
 }
 
@@ -130,6 +128,23 @@ void vma_put_refs(gmm_space *s, struct region *r)
     }
 }
 
+/* p absorbs its successor r (vma_mergeable(p, r)): p grows over r, which
+ * is freed.  Nobody's free gap changes (they touched, and what follows r
+ * sees the same end before it), so the tree repairs only its shape. */
+static inline void absorb_next(gmm_space *s, struct region *p, struct region *r)
+{
+    p->end = r->end;
+    p->flags |= r->flags & VM_STICKY;
+    if (!p->anon)
+        p->anon = r->anon;
+    /* A region Linux left apart from a neighbour stays apart from it
+     * when it grows (the checker's hint; found by the fuzzer). */
+    p->linux_unmerged |= r->linux_unmerged;
+    vma_put_refs(s, r);
+    region_remove_absorbed(s, r);
+    region_free(r);
+}
+
 /* Sets r's attributes (flags, policy, name) to want's. */
 static void set_attrs(gmm_space *s, struct region *r, const struct region *want)
 {
@@ -149,15 +164,26 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
                const struct region *want)
 {
     bool left = start == r->start, right = end == r->end;
-    struct region probe = *r;
-    probe.start = start;
-    probe.end = end;
-    probe.flags = want->flags;
-    probe.pol = want->pol;
-    probe.name = want->name;
-    probe.pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
-    bool merge_left = left && r->prev && vma_mergeable(r->prev, &probe);
-    bool merge_right = right && r->next && vma_mergeable(&probe, r->next);
+    bool merge_left = false, merge_right = false;
+    uint64_t pgoff = r->pgoff + ((start - r->start) >> PAGE_SHIFT);
+    if ((left && r->prev) || (right && r->next)) {
+        /* [start, end) of r as it would be: what the merge rule reads. */
+        struct region probe;
+        probe.start = start;
+        probe.end = end;
+        probe.flags = want->flags;
+        probe.obj = r->obj;
+        probe.file = r->file;
+        probe.pgoff = pgoff;
+        probe.anon = r->anon;
+        probe.anon_forked = r->anon_forked;
+        probe.pol = want->pol;
+        probe.name = want->name;
+        if (left && r->prev)
+            merge_left = mergeable(r->prev, &probe);
+        if (right && r->next)
+            merge_right = mergeable(&probe, r->next);
+    }
     if (merge_left && merge_right && !anon_compatible(r->prev->anon, r->next->anon))
         merge_right = false;
 
@@ -165,7 +191,7 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* prev grows over [start, end); r keeps the rest. */
         struct region *p = r->prev;
         p->end = end;
-        p->flags |= probe.flags & VM_STICKY;
+        p->flags |= want->flags & VM_STICKY;
         if (!p->anon)
             p->anon = r->anon;
         r->start = end;
@@ -178,8 +204,8 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         /* next grows down over [start, end). */
         struct region *n = r->next;
         n->start = start;
-        n->pgoff = probe.pgoff;
-        n->flags |= probe.flags & VM_STICKY;
+        n->pgoff = pgoff;
+        n->flags |= want->flags & VM_STICKY;
         if (!n->anon)
             n->anon = r->anon;
         r->end = start;
@@ -188,24 +214,43 @@ int vma_modify(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end,
         return 0;
     }
     if (merge_left || merge_right) {
-        /* The whole of r goes into its neighbour(s). */
+        /* The whole of r goes into its neighbour(s): r with want's
+         * attributes is the probe, already found mergeable. */
         set_attrs(s, r, want);
-        vma_merge_neighbours(s, r, merge_left, merge_right);
+        /* next into r first, then r into prev: the same result as the
+         * other order (the union of sticky flags and unmerged marks, the
+         * first anon identity set), but when the three came from one
+         * split of r (its parent then), the regions taken out of the tree
+         * are a leaf and a node with one child, not a node with two. */
+        if (merge_right)
+            absorb_next(s, r, r->next);
+        if (merge_left)
+            absorb_next(s, r->prev, r);
         return 0;
     }
 
     /* No merge: split off the parts outside [start, end), with every
-     * region needed allocated first. */
+     * region needed allocated first.  r keeps [start, end), as Linux's
+     * vma keeps it (__split_vma() with new_below): the new regions go in
+     * next to r, so a split in the middle leaves the tree as balanced as
+     * it was. */
     int need = (start > r->start) + (end < r->end);
     if (need && s->map_count + (uint64_t)need > s->max_map_count)
         return -GMM_ENOMEM;
     struct region *lo = NULL, *hi = NULL;
-    if ((start > r->start && !(lo = region_alloc(s))) || (end < r->end && !(hi = region_alloc(s)))) {
+    if ((start > r->start && !(lo = region_alloc_raw(s))) ||
+        (end < r->end && !(hi = region_alloc_raw(s)))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
-    if (lo)
-        r = vma_split_into(s, r, start, lo);
+    if (lo) {
+        *lo = *r;
+        lo->end = start;
+        vma_get_refs(s, lo);
+        r->start = start;
+        r->pgoff = pgoff;
+        region_insert_before(s, r, lo);
+    }
     if (hi)
         vma_split_into(s, r, end, hi);
     set_attrs(s, r, want);
@@ -263,10 +308,10 @@ int vma_unmap(gmm_space *s, gmm_addr start, gmm_addr end)
         return 0;
     /* Allocate what the splits need before changing anything. */
     struct region *lo = NULL, *hi = NULL;
-    if (r->start < start && !(lo = region_alloc(s)))
+    if (r->start < start && !(lo = region_alloc_raw(s)))
         return -GMM_ENOMEM;
     struct region *last = r->end >= end ? r : region_find(s, end - 1);
-    if (last && last->start < end && last->end > end && !(hi = region_alloc(s))) {
+    if (last && last->start < end && last->end > end && !(hi = region_alloc_raw(s))) {
         region_free(lo);
         return -GMM_ENOMEM;
     }
@@ -301,29 +346,10 @@ struct region *vma_merge_neighbours(gmm_space *s, struct region *r, bool with_pr
     if (p && n && !anon_compatible(p->anon, n->anon))
         n = NULL;
     if (p) {
-        p->end = r->end;
-        p->flags |= r->flags & VM_STICKY;
-        if (!p->anon)
-            p->anon = r->anon;
-        /* A region Linux left apart from a neighbour stays apart from it
-         * when it grows (the checker's hint; found by the fuzzer). */
-        p->linux_unmerged |= r->linux_unmerged;
-        vma_put_refs(s, r);
-        region_remove(s, r);
-        region_free(r);
-        region_bounds_changed(s, p);
+        absorb_next(s, p, r);
         r = p;
     }
-    if (n) {
-        r->end = n->end;
-        r->flags |= n->flags & VM_STICKY;
-        if (!r->anon)
-            r->anon = n->anon;
-        r->linux_unmerged |= n->linux_unmerged;
-        vma_put_refs(s, n);
-        region_remove(s, n);
-        region_free(n);
-        region_bounds_changed(s, r);
-    }
+    if (n)
+        absorb_next(s, r, n);
     return r;
 }
