@@ -520,6 +520,33 @@ typedef struct gmm_region_info {
  * another thread's call may change the regions right after. */
 GMM_API int gmm_space_region_next(gmm_space *space, gmm_addr addr, gmm_region_info *out);
 
+/* A futex's identity, as Linux's get_futex_key() makes it: two waiters
+ * and wakers meet when their keys are equal (compare all four fields). */
+enum {
+    GMM_FUTEX_KEY_PRIVATE = 1, /* FUTEX_PRIVATE_FLAG: this space and address */
+    GMM_FUTEX_KEY_MM = 2,      /* a shared futex in private anonymous memory
+                                  (or a copied private file page): this space
+                                  and address, but never equal to a private key */
+    GMM_FUTEX_KEY_OBJECT = 3   /* shared memory or a file page: the object and
+                                  the byte offset in it, whatever space and
+                                  address reach it */
+};
+typedef struct gmm_futex_key {
+    uint64_t kind;     /* GMM_FUTEX_KEY_* */
+    uint64_t dev, ino; /* the object as maps shows it; private and mm keys:
+                          0 and an id of the space never reused */
+    uint64_t offset;   /* byte offset in the object, or the address */
+} gmm_futex_key;
+/* The key of the futex word at uaddr (a guest register value: an i386
+ * space uses its low 32 bits).  shared 0: FUTEX_PRIVATE_FLAG, no lookup.
+ * shared 1: the page is faulted in (for a store when write, as FUTEX_WAKE_OP
+ * and the PI operations need) and the key is the backing object's where
+ * the page is one (MAP_SHARED memory, a private file page not yet copied).
+ * 0, -GMM_EINVAL (uaddr not 4-byte aligned), -GMM_EFAULT (beyond the user
+ * address space; shared: not mapped or the access refused), -GMM_ENOMEM. */
+GMM_API int gmm_space_futex_key(gmm_space *space, gmm_addr uaddr, int shared, int write,
+                                gmm_futex_key *out);
+
 /* Writes the /proc/self/maps text of the space into buf, byte-identical to
  * what an x86-64 Linux kernel prints for the same layout, NUL-terminated
  * when cap > 0; returns the full length (snprintf semantics). */

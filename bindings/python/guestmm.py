@@ -268,6 +268,10 @@ REGION_ANON = 0
 REGION_SHARED_ANON = 1
 REGION_FILE = 2
 
+FUTEX_KEY_PRIVATE = 1
+FUTEX_KEY_MM = 2
+FUTEX_KEY_OBJECT = 3
+
 RLIMIT_DATA = 2
 RLIMIT_STACK = 3
 RLIMIT_MEMLOCK = 8
@@ -327,6 +331,11 @@ class _RegionInfo(Structure):
                 ("access", c_int), ("kind", c_int), ("shared", c_int),
                 ("growsdown", c_int), ("offset", c_uint64), ("dev", c_uint64),
                 ("ino", c_uint64)]
+
+
+class _FutexKey(Structure):
+    _fields_ = [("kind", c_uint64), ("dev", c_uint64), ("ino", c_uint64),
+                ("offset", c_uint64)]
 
 
 class _WindowStats(Structure):
@@ -416,6 +425,7 @@ PROTOTYPES = {
     "gmm_window_set_fault_around": (None, (_p, c_uint)),
     "gmm_window_get_stats": (None, (_p, POINTER(_WindowStats))),
     "gmm_space_region_next": (c_int, (_p, _u64, POINTER(_RegionInfo))),
+    "gmm_space_futex_key": (c_int, (_p, _u64, c_int, c_int, POINTER(_FutexKey))),
     "gmm_window_check": (c_char_p, (_p,)),
     "gmm_window_host_mappings": (c_uint64, (_p,)),
 }
@@ -1158,6 +1168,15 @@ class Space(_Closable):
         if not self._call("gmm_space_region_next", addr, ctypes.byref(info)):
             return None
         return RegionInfo(*(getattr(info, f) for f, _ in _RegionInfo._fields_))
+
+    def futex_key(self, uaddr, shared=True, write=False):
+        """gmm_space_futex_key: the identity of the futex word at uaddr as a
+        (kind, dev, ino, offset) tuple -- equal tuples are one futex -- or
+        the negative errno (-EINVAL unaligned, -EFAULT, -ENOMEM)."""
+        k = _FutexKey()
+        r = self._call("gmm_space_futex_key", uaddr, 1 if shared else 0,
+                       1 if write else 0, ctypes.byref(k))
+        return r if r < 0 else (k.kind, k.dev, k.ino, k.offset)
 
     def regions(self, lo=0, hi=None):
         """The regions that overlap [lo, hi) (all from lo when hi is None),

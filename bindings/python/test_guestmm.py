@@ -218,6 +218,7 @@ class TestHeader(unittest.TestCase):
         if hasattr(g, "_WindowStats"):
             structs["gmm_window_stats"] = g._WindowStats
         structs["gmm_region_info"] = g._RegionInfo
+        structs["gmm_futex_key"] = g._FutexKey
         for name, cls in structs.items():
             with self.subTest(struct=name):
                 m = re.search(r"typedef\s+struct\s+%s\s*\{(.*?)\}\s*%s\s*;" % (name, name),
@@ -340,6 +341,20 @@ class TestSpace(Base):
         self.assertEqual(sp.regions(b + PAGE, a), [rs[1]])
         self.assertEqual(sp.region_next(b + PAGE), rs[1])
         self.assertIsNone(sp.region_next(a + PAGE))
+
+    def test_futex_keys(self):
+        sp = self.space()
+        a = sp.mmap(0, PAGE, RW, g.MAP_SHARED | g.MAP_ANONYMOUS)
+        self.assertEqual(sp.futex_key(a + 2), -g.EINVAL)
+        self.assertEqual(sp.futex_key(0x10000), -g.EFAULT)
+        self.assertEqual(sp.futex_key(0x10000, shared=False)[0], g.FUTEX_KEY_PRIVATE)
+        k = sp.futex_key(a + 8)
+        self.assertEqual((k[0], k[1], k[3]), (g.FUTEX_KEY_OBJECT, 1, 8))
+        child = sp.fork()
+        try:
+            self.assertEqual(child.futex_key(a + 8, write=True), k)
+        finally:
+            child.close()
 
     def test_i386_layout(self):
         sp = self.space(g.ABI_I386)
