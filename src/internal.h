@@ -153,10 +153,13 @@ struct pt_node {
     } u;
 };
 
+struct snap_log;
 struct pagetable {
     struct pt_node *root;
     uint64_t present; /* entries set */
     gmm_system *sys;  /* whose allocator gives the nodes (set at creation) */
+    struct snap_log *log; /* a space's table while a snapshot is live: every
+                             entry set or cleared is recorded (snapshot.c) */
 };
 
 /* ---- shared backing objects (object.c) ---- */
@@ -337,6 +340,8 @@ struct gmm_space {
     struct tlb cpu_tlb;  /* gmm_translate's: one CPU thread */
     struct tlb copy_tlb; /* user copies: under the lock */
     struct gmm_window *windows;   /* window.c: the windows mirroring it (mm lock) */
+    struct snapshot *snap_first, *snap_last; /* snapshot.c: oldest first */
+    struct snap_log *snap_log;    /* pages changed since each snapshot */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
     struct inval_range inval[INVAL_LOG];
@@ -552,6 +557,18 @@ static inline bool region_holds_huge_page(const struct region *r)
 {
     return r->end >= PMD_SIZE && ((r->end - PMD_SIZE) & ~(PMD_SIZE - 1)) >= r->start;
 }
+
+/* ---- snapshot.c ---- */
+/* Page numbers [lo, hi) of a space's page table changed (an entry set,
+ * cleared or replaced, a translation shot down): recorded for the
+ * restore of the live snapshots.  Never fails (a full log widens). */
+GMM_HIDDEN void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi);
+/* gmm_space_destroy: frees the snapshots of s (their handles go stale). */
+GMM_HIDDEN void snapshot_destroy_all(gmm_space *s);
+/* gmm_space_check: calls count for every frame reference the snapshots of
+ * s hold (page table entries, and the pages of objects that only
+ * snapshots still hold); NULL or what the snapshots break. */
+GMM_HIDDEN const char *snapshot_check(gmm_space *s, pt_visit_fn count, void *ctx);
 
 /* ---- maps.c: the /proc texts ---- */
 /* Text with snprintf semantics: what does not fit in cap is counted in len
