@@ -553,6 +553,9 @@ GMM_API const char *gmm_system_check(gmm_system *sys);
  *   - the user pointer (gmm_space_set_user), windows (they stay, and
  *     fault the restored pages back in), CPU objects, and spaces forked
  *     since.
+ * While a snapshot shares a page it counts as one more user of it: smaps
+ * shows the page in Shared_* with a smaller Pss, and MADV_PAGEOUT keeps
+ * the MAP_DROPPABLE pages a snapshot shares.
  * A snapshot keeps alive what it refers to: frames, page-cache objects,
  * file handles (the host's release callback waits for the snapshot's
  * discard).  Frames count against gmm_system_set_frame_limit.
