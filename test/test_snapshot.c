@@ -162,10 +162,13 @@ struct world {
     gmm_system *sys;
     gmm_space *s;
     gmm_cpu *cpu; /* NULL: translations go through gmm_translate */
+    gmm_window *win; /* a mappable system's window over the i386 task, or NULL */
     gmm_space *children[64];
     int nchildren;
     struct mregion regs[MAX_REGIONS];
 };
+
+static uint64_t window_stores; /* stores made through a window */
 
 static const int prots[] = {GMM_PROT_READ, RW, RW, RW | GMM_PROT_EXEC, GMM_PROT_NONE,
                             GMM_PROT_EXEC};
@@ -196,7 +199,7 @@ static void random_op(struct world *w)
     uint64_t len = (1 + below(below(4) == 0 ? 40 : 6)) * PG;
     int prot = prots[below(sizeof(prots) / sizeof(prots[0]))];
     static uint8_t buf[3 * PG];
-    switch (below(22)) {
+    switch (below(23)) {
     case 0:
     case 1: {
         int flags = ANON_PRIV;
@@ -355,6 +358,22 @@ static void random_op(struct world *w)
                 gmm_space_exec_reset(s);
         }
         break;
+    case 21:
+        if (w->win) {
+            /* An access through the window, as its SIGSEGV handler would
+             * resolve it, then the store itself (private memory only). */
+            int access = below(2) ? GMM_ACCESS_WRITE : GMM_ACCESS_READ;
+            uint64_t at = (a & 0xFFFFFFFF) + below(PG);
+            uint8_t *host = gmm_window_base(w->win) + at;
+            gmm_fault f;
+            if (gmm_window_fault(w->win, (uintptr_t)host, access, &f) == 0 &&
+                access == GMM_ACCESS_WRITE && private_at(w, n, at)) {
+                *host = (uint8_t)rnd();
+                window_stores++;
+            }
+            break;
+        }
+        /* fall through */
     default: {
         /* A read through the space (faults zero pages and file pages in). */
         uint8_t b;
@@ -364,11 +383,23 @@ static void random_op(struct world *w)
     }
 }
 
-static void world_init(struct world *w, struct memfile_env *env, gmm_abi abi, bool cpu)
+static void world_init(struct world *w, struct memfile_env *env, gmm_abi abi, bool cpu,
+                       bool window)
 {
     memset(w, 0, sizeof(*w));
     w->sys = memfile_system(env, 12 * PG);
+    if (window) {
+        /* The same files, on a mappable system. */
+        gmm_system_destroy(w->sys);
+        gmm_host host = {.user = env, .get_file = memfile_get};
+        w->sys = gmm_system_create_mappable(&host);
+        assert_non_null(w->sys);
+    }
     w->s = new_space(w->sys, abi);
+    if (window) {
+        w->win = gmm_window_create(w->s, 0, 0x100000000ull);
+        assert_non_null(w->win);
+    }
     gmm_space_init_brk(w->s, abi == GMM_ABI_I386 ? 0x08100000 : 0x555555560000ull);
     assert_true(gmm_space_setup_stack(w->s, 0) > 0);
     if (cpu)
@@ -384,6 +415,8 @@ static void world_fini(struct world *w)
     if (w->cpu)
         gmm_cpu_destroy(w->cpu);
     gmm_space_destroy(w->s);
+    if (w->win)
+        gmm_window_destroy(w->win);
     gmm_system_destroy(w->sys);
 }
 
@@ -391,12 +424,12 @@ static struct state saved[3];
 
 /* One randomized run: a random start, then rounds of snapshot, random
  * calls, restore, compare; nested snapshots in some rounds. */
-static void random_run(gmm_abi abi, bool cpu, uint64_t seed)
+static void random_run(gmm_abi abi, bool cpu, bool window, uint64_t seed)
 {
     struct memfile_env env;
     struct world w;
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
-    world_init(&w, &env, abi, cpu);
+    world_init(&w, &env, abi, cpu, window);
     gmm_space *s = w.s;
     for (int i = 0; i < 30; i++)
         random_op(&w);
@@ -472,22 +505,22 @@ static void snapshot_random_x86_64(void **state)
 {
     (void)state;
     for (uint64_t seed = first_seed(); seed <= seeds(); seed++)
-        random_run(GMM_ABI_X86_64, false, seed);
+        random_run(GMM_ABI_X86_64, false, false, seed);
 }
 
 static void snapshot_random_i386(void **state)
 {
     (void)state;
     for (uint64_t seed = first_seed(); seed <= seeds(); seed++)
-        random_run(GMM_ABI_I386, false, 1000 + seed);
+        random_run(GMM_ABI_I386, false, false, 1000 + seed);
 }
 
 static void snapshot_random_with_cpu_objects(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= seeds() / 2; seed++) {
-        random_run(GMM_ABI_X86_64, true, 2000 + seed);
-        random_run(GMM_ABI_I386, true, 3000 + seed);
+        random_run(GMM_ABI_X86_64, true, false, 2000 + seed);
+        random_run(GMM_ABI_I386, true, false, 3000 + seed);
     }
 }
 
@@ -845,6 +878,26 @@ static void snapshot_thousand_restores_stay_flat(void **state)
     gmm_system_destroy(sys);
 }
 
+/* Stores through a host window (the mirror rule is checked by every
+ * gmm_space_check). */
+static void snapshot_random_with_window(void **state)
+{
+    (void)state;
+    gmm_system *probe = gmm_system_create_mappable(NULL);
+    if (!probe)
+        skip();
+    gmm_space *ps = gmm_space_create(probe, GMM_ABI_I386);
+    gmm_window *pw = gmm_window_create(ps, 0, 0x100000000ull);
+    gmm_space_destroy(ps);
+    gmm_system_destroy(probe);
+    if (!pw)
+        skip();
+    gmm_window_destroy(pw);
+    for (uint64_t seed = first_seed(); seed <= seeds() / 2; seed++)
+        random_run(GMM_ABI_I386, seed & 1, true, 4000 + seed);
+    assert_true(window_stores > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +911,7 @@ int main(void)
         cmocka_unit_test(snapshot_random_x86_64),
         cmocka_unit_test(snapshot_random_i386),
         cmocka_unit_test(snapshot_random_with_cpu_objects),
+        cmocka_unit_test(snapshot_random_with_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
