@@ -668,6 +668,8 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
         else
             nins++;
     }
+    /* Every live region is one of the snapshot's: nothing to replace. */
+    bool regions_same = nins == 0 && s->map_count == n;
     struct region *spare = NULL;
     for (size_t i = 0; i < nins; i++) {
         struct region *q = region_alloc(s);
@@ -689,7 +691,7 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
 
     /* Regions: those that changed go, the snapshot's come back. */
     size_t i = 0;
-    for (r = s->first; r;) {
+    for (r = regions_same ? NULL : s->first; r;) {
         struct region *next = r->next;
         while (i < n && regs[i].start < r->start)
             i++;
@@ -702,7 +704,7 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
         r = next;
     }
     r = s->first;
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < (regions_same ? 0 : n); i++) {
         if (r && region_same(r, &regs[i])) {
             r = r->next;
             continue;
