@@ -898,6 +898,49 @@ static void snapshot_random_with_window(void **state)
     assert_true(window_stores > 0);
 }
 
+/* The change log cannot grow (no memory) or passes its bound: it widens
+ * into one range, and the restore is still exact. */
+static void snapshot_log_widens_when_full(void **state)
+{
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        struct calloc_state al = {0};
+        gmm_system *sys = gmm_system_create_with_allocator(NULL, counting_alloc, &al);
+        gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+        /* Enough scattered pages for 17,000 separate ranges, or 40. */
+        uint64_t pages = full ? 34000 : 80;
+        int64_t a = gmm_sys_mmap(s, 0, pages * PG, RW, ANON_PRIV, -1, 0);
+        assert_true(a > 0);
+        for (uint64_t i = 0; i < pages; i += 4)
+            gmm_write(s, (uint64_t)a + i * PG, "old", 4);
+        gmm_snapshot *snap = gmm_snapshot_take(s);
+        uint64_t frames = gmm_system_frames_used(sys);
+        if (!full) {
+            /* Every allocation fails from now on (the log's growth). */
+            al.armed = true, al.calls = 0, al.fail_at = 1;
+        }
+        for (uint64_t i = 0; i < pages; i += 2) {
+            if (!full && al.fired)
+                al.calls = 0; /* and the next one fails too */
+            assert_int_equal(gmm_write(s, (uint64_t)a + i * PG, "new", 4), 0);
+        }
+        al.armed = false;
+        assert_true(full || al.fired);
+        assert_int_equal(gmm_snapshot_restore(s, snap), 0);
+        CHECK(s);
+        assert_int_equal(gmm_system_frames_used(sys), frames);
+        for (uint64_t i = 0; i < pages; i += 2) {
+            char b[4];
+            assert_int_equal(gmm_read(s, (uint64_t)a + i * PG, b, 4), 0);
+            assert_memory_equal(b, i % 4 ? "\0\0\0\0" : "old", 4);
+        }
+        gmm_snapshot_discard(snap);
+        gmm_space_destroy(s);
+        gmm_system_destroy(sys);
+        assert_int_equal(al.live, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -908,6 +951,7 @@ int main(void)
         cmocka_unit_test(snapshot_restore_leaves_fork_children),
         cmocka_unit_test(snapshot_out_of_memory_changes_nothing),
         cmocka_unit_test(snapshot_thousand_restores_stay_flat),
+        cmocka_unit_test(snapshot_log_widens_when_full),
         cmocka_unit_test(snapshot_random_x86_64),
         cmocka_unit_test(snapshot_random_i386),
         cmocka_unit_test(snapshot_random_with_cpu_objects),
