@@ -695,6 +695,66 @@ static void snapshot_shared_pages_follow_their_object(void **state)
     gmm_system_destroy(sys);
 }
 
+static int releases;
+static void count_release(void *h)
+{
+    (void)h;
+    releases++;
+}
+static const gmm_file_ops release_ops = {memfile_read, memfile_write, memfile_size,
+                                         count_release};
+static int release_get(void *user, int fd, gmm_file *out)
+{
+    int r = memfile_get(user, fd, out);
+    out->ops = &release_ops;
+    return r;
+}
+
+/* A file truncated since the snapshot: its pages beyond the end come back
+ * unmapped (they fault with SIGBUS as they would without the snapshot);
+ * the snapshot holds the file's page cache and handle until discarded. */
+static void snapshot_file_truncated_and_unmapped_since(void **state)
+{
+    (void)state;
+    struct memfile_env env;
+    gmm_system *tmp = memfile_system(&env, 3 * PG);
+    gmm_system_destroy(tmp);
+    gmm_host host = {.user = &env, .get_file = release_get};
+    gmm_system *sys = gmm_system_create(&host);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    releases = 0;
+    int64_t f = gmm_sys_mmap(s, 0, 3 * PG, GMM_PROT_READ, GMM_MAP_PRIVATE, MEMFILE_FD_RDONLY, 0);
+    assert_true(f > 0);
+    char c;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gmm_read(s, (uint64_t)f + (uint64_t)i * PG, &c, 1), 0);
+    char maps[4096];
+    gmm_space_maps(s, maps, sizeof(maps));
+    gmm_snapshot *snap = gmm_snapshot_take(s);
+    env.file.size = PG;
+    gmm_file_resized(sys, 0x801, 77, PG);
+    assert_int_equal(gmm_read(s, (uint64_t)f + 2 * PG, &c, 1), -GMM_EFAULT);
+    assert_int_equal(gmm_snapshot_restore(s, snap), 0);
+    CHECK(s);
+    assert_string_equal(maps_of(s), maps);
+    assert_int_equal(gmm_read(s, (uint64_t)f, &c, 1), 0);
+    assert_int_equal(c, 'a');
+    assert_int_equal(gmm_read(s, (uint64_t)f + 2 * PG, &c, 1), -GMM_EFAULT);
+    /* The last mapping goes: the snapshot keeps the handle. */
+    assert_int_equal(gmm_sys_munmap(s, (uint64_t)f, 3 * PG), 0);
+    CHECK(s);
+    assert_int_equal(releases, 0);
+    assert_int_equal(gmm_snapshot_restore(s, snap), 0);
+    assert_string_equal(maps_of(s), maps);
+    assert_int_equal(gmm_sys_munmap(s, (uint64_t)f, 3 * PG), 0);
+    assert_int_equal(releases, 0);
+    gmm_snapshot_discard(snap);
+    assert_int_equal(releases, 1);
+    CHECK(s);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 /* Fork children live on through their parent's restore. */
 static void snapshot_restore_leaves_fork_children(void **state)
 {
@@ -949,6 +1009,7 @@ int main(void)
         cmocka_unit_test(snapshot_nested_restore_discards_newer),
         cmocka_unit_test(snapshot_shared_pages_follow_their_object),
         cmocka_unit_test(snapshot_restore_leaves_fork_children),
+        cmocka_unit_test(snapshot_file_truncated_and_unmapped_since),
         cmocka_unit_test(snapshot_out_of_memory_changes_nothing),
         cmocka_unit_test(snapshot_thousand_restores_stay_flat),
         cmocka_unit_test(snapshot_log_widens_when_full),
