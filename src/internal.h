@@ -22,6 +22,13 @@
  *     tlb        a direct-mapped software TLB for gmm_translate: per entry
  *                a read, a write and an exec tag and host-minus-guest.
  *
+ *   snapshots  (snapshot.c) frozen copies of a space's regions, page entries
+ *                (frames shared copy on write) and scalars, kept out of
+ *                every list the host or an rmap sees; while one is live the
+ *                space's page table logs the page ranges it changes
+ *                (pagetable->log, tlb_shootdown), and a restore makes those
+ *                ranges and the regions equal to the snapshot's again.
+ *
  *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
  *                its own radix of frames keyed by page offset, shared by
  *                every region that maps it.
