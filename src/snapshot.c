@@ -81,7 +81,8 @@ struct snap_scalars {
 };
 
 struct snapshot {
-    uint64_t id;
+    uintptr_t id; /* the handle's value: never 0, never reused (but after
+                     2^32 snapshots on a 32-bit host) */
     gmm_space *space;
     struct snapshot *prev, *next;         /* the space's, oldest first */
     struct snapshot *all_prev, *all_next; /* the process-wide list */
@@ -94,16 +95,16 @@ struct snapshot {
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snap_all; /* under snap_lock */
-static uint64_t snap_next_id;     /* under snap_lock */
+static uintptr_t snap_next_id;    /* under snap_lock */
 
 static inline gmm_snapshot *handle_of(const struct snapshot *sn)
 {
-    return (gmm_snapshot *)(uintptr_t)sn->id;
+    return (gmm_snapshot *)sn->id;
 }
 
-static inline uint64_t id_of(const gmm_snapshot *h)
+static inline uintptr_t id_of(const gmm_snapshot *h)
 {
-    return (uint64_t)(uintptr_t)h;
+    return (uintptr_t)h;
 }
 
 /* ---- the log ---- */
@@ -377,7 +378,9 @@ gmm_snapshot *gmm_snapshot_take(gmm_space *s)
         s->snap_first = sn;
     s->snap_last = sn;
     pthread_mutex_lock(&snap_lock);
-    sn->id = ++snap_next_id;
+    if (!++snap_next_id)
+        snap_next_id++;
+    sn->id = snap_next_id;
     sn->all_next = snap_all;
     if (snap_all)
         snap_all->all_prev = sn;
@@ -457,7 +460,7 @@ void snapshot_destroy_all(gmm_space *s)
 
 void gmm_snapshot_discard(gmm_snapshot *h)
 {
-    uint64_t id = id_of(h);
+    uintptr_t id = id_of(h);
     if (!id)
         return;
     /* Find its system under snap_lock, then look again under the system's
@@ -643,7 +646,7 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
 {
     if (!s || !h)
         return -GMM_EINVAL;
-    uint64_t id = id_of(h);
+    uintptr_t id = id_of(h);
     space_lock(s);
     struct snapshot *sn = s->snap_first;
     while (sn && sn->id != id)
