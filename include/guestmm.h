@@ -560,6 +560,12 @@ GMM_API const char *gmm_system_check(gmm_system *sys);
  * file handles (the host's release callback waits for the snapshot's
  * discard).  Frames count against gmm_system_set_frame_limit.
  *
+ * Threads: take and restore as fork is done (see "Threads" at the top):
+ * a store through a write pointer a CPU obtained before the call, landing
+ * after it, may reach a frame the snapshot now shares (take) or one the
+ * restore let go (lost); hold the space's other guest threads at a block
+ * boundary around these calls.
+ *
  * Nesting: any number of snapshots of one space may be live.  Restoring one
  * discards every snapshot of that space taken after it (their handles
  * become stale) and keeps it and the older ones: snapshots form a stack.
