@@ -527,12 +527,16 @@ GMM_API const char *gmm_system_check(gmm_system *sys);
  * madvise, brk up and down, mlock, stack growth, exec reset, forks of the
  * space (the children live on, untouched).  Every page changed since is
  * known without any hook on guest stores: the library's own faults, copy
- * on write and zaps record it.  Cost: O(entries present in the page ranges
- * changed since the snapshot or the last restore, in the live space and
- * in the snapshot) for the pages, plus O(regions) for the regions (a
- * compare per region, the changed ones replaced); not O(size of the
- * space).  A fork of the space counts its writable private regions as
- * changed once (fork shoots them down).  After a restore the space shares
+ * on write and zaps record it, and every change of a region records its
+ * range.  Cost: O(entries present, in the live space and in the snapshot,
+ * in the page ranges changed since the snapshot or the last restore) for
+ * the pages, and for the regions O(regions around the ranges where regions
+ * changed) compares and replacements, each O(log regions); neither grows
+ * with the size of the space nor its number of regions.  A fork of the
+ * space counts its writable private regions as changed pages once (fork
+ * shoots them down); a recorded range that the log had to widen (past
+ * 16,384 ranges since the snapshot, or no memory to grow it) costs what
+ * the widened range holds.  After a restore the space shares
  * its private frames with the snapshot again: the first store to each page
  * takes a copy-on-write fault.  TLBs, CPU objects, windows and
  * host->invalidate see a restore as any other change of the ranges it

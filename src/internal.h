@@ -570,6 +570,15 @@ static inline bool region_holds_huge_page(const struct region *r)
  * cleared or replaced, a translation shot down): recorded for the
  * restore of the live snapshots.  Never fails (a full log widens). */
 GMM_HIDDEN void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi);
+/* A region of [start, end) was made, removed, moved or changed in place:
+ * recorded for the restore of the live snapshots, which compares only the
+ * regions around recorded ranges with the snapshot's. */
+GMM_HIDDEN void snap_log_region(struct snap_log *l, gmm_addr start, gmm_addr end);
+static inline void region_changed(gmm_space *s, const struct region *r)
+{
+    if (unlikely(s->pt.log))
+        snap_log_region(s->pt.log, r->start, r->end);
+}
 /* gmm_space_destroy: frees the snapshots of s (their handles go stale). */
 GMM_HIDDEN void snapshot_destroy_all(gmm_space *s);
 /* gmm_space_check: calls count for every frame reference the snapshots of

@@ -247,6 +247,7 @@ void region_insert(gmm_space *s, struct region *r)
     else
         s->last = r;
     s->map_count++;
+    region_changed(s, r);
     /* The new leaf first: its stored values mean nothing yet. */
     update(r);
     rebalance_up(s, r->parent, true);
@@ -256,6 +257,7 @@ void region_insert(gmm_space *s, struct region *r)
 
 void region_remove(gmm_space *s, struct region *z)
 {
+    region_changed(s, z);
     if (s->find_cache == z)
         s->find_cache = NULL;
     struct region *next = z->next, *fix;
@@ -307,7 +309,7 @@ void region_remove(gmm_space *s, struct region *z)
 
 void region_bounds_changed(gmm_space *s, struct region *r)
 {
-    (void)s;
+    region_changed(s, r);
     propagate(r);
     if (r->next)
         propagate(r->next);

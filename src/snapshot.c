@@ -21,19 +21,27 @@
  * the space's page table records every entry it sets or clears (pt_set,
  * pt_clear, pt_clear_range: pagetable.c) and every translation shot down
  * (tlb_shootdown: every in-place replacement, copy on write first of all,
- * shoots its page down) into the space's log, a list of page ranges.  So
- * the live page table differs from the snapshot's only inside the logged
- * ranges.  Each snapshot remembers where the log stood when it was taken
+ * shoots its page down) into the space's log, a list of page ranges
+ * (LOG_PAGES).  So the live page table differs from the snapshot's only
+ * inside those ranges.  Every change of a region records its extent at
+ * that moment (LOG_REGIONS: region_insert, region_remove,
+ * region_bounds_changed, vma.c's set_attrs, anon_prepare, and the few
+ * in-place flag changes elsewhere, through region_changed()), so a region
+ * that differs from the snapshot's overlaps a recorded range, and the
+ * snapshot region it came from overlaps one too (a split's lower part
+ * keeps its start: the closure below reaches it through the snapshot's
+ * region).  gmm_space_check verifies that promise while a snapshot is
+ * live: a region outside every recorded range must be the snapshot's.  Each snapshot remembers where the log stood when it was taken
  * (pos); the ranges after the newest snapshot's pos (its segment) merge
  * with their neighbour when they touch, and a segment that grows past
  * LOG_MAX ranges (or cannot grow) collapses into the range that covers it.
  *
  * Restore of snapshot S:
- *   1. regions: the live list and S's array are walked together; a live
- *      region equal in every attribute to S's region at the same start is
- *      kept, others are removed, S's missing ones inserted (O(regions),
- *      a compare each: regions change in place too, anon_prepare and
- *      stack growth among them, so no cheaper witness is at hand yet);
+ *   1. regions: each range recorded LOG_REGIONS since S.pos is widened
+ *      until no live or snapshot region crosses its ends (its closure);
+ *      inside it a live region equal in every attribute to S's region at
+ *      the same start is kept, others are removed, S's missing ones
+ *      inserted (O(regions in the closures), each O(log regions));
  *   2. pages: over each range logged since S.pos, the live page table is
  *      made equal to S's, walking both radix trees and skipping what is
  *      empty in both (O(entries present in the logged ranges));
@@ -58,8 +66,10 @@
 /* Ranges one segment of the log may hold before it collapses. */
 #define LOG_MAX 16384
 
+enum { LOG_PAGES = 1, LOG_REGIONS = 2 };
 struct snap_range {
     uint64_t lo, hi; /* page numbers */
+    int kind;        /* LOG_PAGES: entries changed; LOG_REGIONS: regions */
 };
 
 struct snap_log {
@@ -109,13 +119,13 @@ static inline uintptr_t id_of(const gmm_snapshot *h)
 
 /* ---- the log ---- */
 
-void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi)
+static void log_note(struct snap_log *l, uint64_t lo, uint64_t hi, int kind)
 {
     if (lo >= hi)
         return;
     if (l->len > l->seg) {
         struct snap_range *last = &l->e[l->len - 1];
-        if (lo <= last->hi && hi >= last->lo) {
+        if (last->kind == kind && lo <= last->hi && hi >= last->lo) {
             if (lo < last->lo)
                 last->lo = lo;
             if (hi > last->hi)
@@ -141,10 +151,21 @@ void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi)
                 lo = l->e[i].lo;
             if (l->e[i].hi > hi)
                 hi = l->e[i].hi;
+            kind |= l->e[i].kind;
         }
         l->len = l->seg;
     }
-    l->e[l->len++] = (struct snap_range){lo, hi};
+    l->e[l->len++] = (struct snap_range){lo, hi, kind};
+}
+
+void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi)
+{
+    log_note(l, lo, hi, LOG_PAGES);
+}
+
+void snap_log_region(struct snap_log *l, gmm_addr start, gmm_addr end)
+{
+    log_note(l, start >> PAGE_SHIFT, PAGE_ALIGN(end) >> PAGE_SHIFT, LOG_REGIONS);
 }
 
 /* Room for one more range after the log's end (a new snapshot's first). */
@@ -642,6 +663,80 @@ static void invalidate_pages(gmm_space *s, uint64_t lo, uint64_t hi)
         space_invalidate(s, lo << PAGE_SHIFT, hi << PAGE_SHIFT);
 }
 
+/* The first snapshot region with end > a. */
+static size_t snap_index(const struct snapshot *sn, gmm_addr a)
+{
+    size_t lo = 0, hi = sn->nregs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sn->regs[mid].end <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Widens [*lo, *hi) until no live or snapshot region crosses its ends:
+ * every region that changed since the snapshot overlaps a range the log
+ * holds (its change was recorded with its extent then), and the closure
+ * reaches the snapshot's region it came from. */
+static void closure(gmm_space *s, const struct snapshot *sn, gmm_addr *lo, gmm_addr *hi)
+{
+    for (;;) {
+        gmm_addr l0 = *lo, h0 = *hi;
+        struct region *r = region_find(s, *lo);
+        if (r && r->start < *lo)
+            *lo = r->start;
+        size_t i = snap_index(sn, *lo);
+        if (i < sn->nregs && sn->regs[i].start < *lo)
+            *lo = sn->regs[i].start;
+        r = region_find(s, *hi - 1);
+        if (r && r->start < *hi && r->end > *hi)
+            *hi = r->end;
+        i = snap_index(sn, *hi - 1);
+        if (i < sn->nregs && sn->regs[i].start < *hi && sn->regs[i].end > *hi)
+            *hi = sn->regs[i].end;
+        if (*lo == l0 && *hi == h0)
+            return;
+    }
+}
+
+/* Makes the regions inside [lo, hi) (a closure) the snapshot's: those that
+ * differ go, the missing ones come from *spare. */
+static void regions_restore(gmm_space *s, const struct snapshot *sn, gmm_addr lo, gmm_addr hi,
+                            struct region **spare)
+{
+    const struct region *regs = sn->regs;
+    size_t n = sn->nregs, first = snap_index(sn, lo), i = first;
+    struct region *r = region_find(s, lo);
+    while (r && r->start < hi) {
+        struct region *next = r->next;
+        while (i < n && regs[i].start < r->start)
+            i++;
+        if (!(i < n && region_same(r, &regs[i]))) {
+            space_invalidate(s, r->start, r->end);
+            vma_put_refs(s, r);
+            region_remove(s, r);
+            region_free(r);
+        }
+        r = next;
+    }
+    r = region_find(s, lo);
+    for (i = first; i < n && regs[i].start < hi; i++) {
+        if (r && r->start < hi && region_same(r, &regs[i])) {
+            r = r->next;
+            continue;
+        }
+        struct region *q = *spare;
+        *spare = q->next;
+        *q = regs[i];
+        vma_get_refs(s, q);
+        region_insert(s, q);
+        space_invalidate(s, q->start, q->end);
+    }
+}
+
 int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
 {
     if (!s || !h)
@@ -657,22 +752,18 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
     }
     struct snap_log *l = s->snap_log;
     s->pt.log = NULL;
-    const struct region *regs = sn->regs;
-    size_t n = sn->nregs;
 
-    /* Everything that can fail first: the regions to insert... */
+    /* Everything that can fail first: the regions to insert (at most
+     * those of the snapshot around each range where regions changed)... */
     size_t nins = 0;
-    struct region *r = s->first;
-    for (size_t i = 0; i < n; i++) {
-        while (r && r->start < regs[i].start)
-            r = r->next;
-        if (r && region_same(r, &regs[i]))
-            r = r->next;
-        else
+    for (size_t k = sn->pos; k < l->len; k++) {
+        if (!(l->e[k].kind & LOG_REGIONS))
+            continue;
+        gmm_addr lo = l->e[k].lo << PAGE_SHIFT, hi = l->e[k].hi << PAGE_SHIFT;
+        closure(s, sn, &lo, &hi);
+        for (size_t i = snap_index(sn, lo); i < sn->nregs && sn->regs[i].start < hi; i++)
             nins++;
     }
-    /* Every live region is one of the snapshot's: nothing to replace. */
-    bool regions_same = nins == 0 && s->map_count == n;
     struct region *spare = NULL;
     for (size_t i = 0; i < nins; i++) {
         struct region *q = region_alloc(s);
@@ -684,45 +775,36 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
     /* ...and the page-table nodes the snapshot's entries need. */
     struct sync_ctx c = {s, sn, SYNC_ALLOC, 0, 0};
     for (size_t k = sn->pos; k < l->len; k++) {
-        if (!sync_range(&c, l->e[k].lo, l->e[k].hi)) {
+        if ((l->e[k].kind & LOG_PAGES) && !sync_range(&c, l->e[k].lo, l->e[k].hi)) {
             c.mode = SYNC_PRUNE;
             for (size_t j = sn->pos; j <= k; j++)
-                sync_range(&c, l->e[j].lo, l->e[j].hi);
+                if (l->e[j].kind & LOG_PAGES)
+                    sync_range(&c, l->e[j].lo, l->e[j].hi);
             goto nomem;
         }
     }
 
-    /* Regions: those that changed go, the snapshot's come back. */
-    size_t i = 0;
-    for (r = regions_same ? NULL : s->first; r;) {
-        struct region *next = r->next;
-        while (i < n && regs[i].start < r->start)
-            i++;
-        if (!(i < n && region_same(r, &regs[i]))) {
-            space_invalidate(s, r->start, r->end);
-            vma_put_refs(s, r);
-            region_remove(s, r);
-            region_free(r);
-        }
-        r = next;
-    }
-    r = s->first;
-    for (i = 0; i < (regions_same ? 0 : n); i++) {
-        if (r && region_same(r, &regs[i])) {
-            r = r->next;
+    /* Regions: around each range where they changed, those that differ
+     * go and the snapshot's come back. */
+    for (size_t k = sn->pos; k < l->len; k++) {
+        if (!(l->e[k].kind & LOG_REGIONS))
             continue;
-        }
+        gmm_addr lo = l->e[k].lo << PAGE_SHIFT, hi = l->e[k].hi << PAGE_SHIFT;
+        closure(s, sn, &lo, &hi);
+        regions_restore(s, sn, lo, hi, &spare);
+    }
+    while (spare) {
         struct region *q = spare;
         spare = q->next;
-        *q = regs[i];
-        vma_get_refs(s, q);
-        region_insert(s, q);
-        space_invalidate(s, q->start, q->end);
+        q->space = s; /* back to the space's cache */
+        region_free(q);
     }
 
     /* Pages: the logged ranges become the snapshot's again. */
     c.mode = SYNC_SET;
     for (size_t k = sn->pos; k < l->len; k++) {
+        if (!(l->e[k].kind & LOG_PAGES))
+            continue;
         c.chg_lo = UINT64_MAX;
         c.chg_hi = 0;
         sync_range(&c, l->e[k].lo, l->e[k].hi);
@@ -732,7 +814,8 @@ int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *h)
     /* Nodes left empty go last: ranges may share nodes made above. */
     c.mode = SYNC_PRUNE;
     for (size_t k = sn->pos; k < l->len; k++)
-        sync_range(&c, l->e[k].lo, l->e[k].hi);
+        if (l->e[k].kind & LOG_PAGES)
+            sync_range(&c, l->e[k].lo, l->e[k].hi);
     scalars_load(s, &sn->sc);
     if (s->hiwater_rss < s->rss)
         s->hiwater_rss = s->rss;
@@ -785,6 +868,28 @@ const char *snapshot_check(gmm_space *s, pt_visit_fn count, void *ctx)
         }
         if (sn->prev && sn->pos < sn->prev->pos)
             return "snapshot: log positions out of order";
+    }
+    if (s->snap_last && s->snap_log && s->snap_log->len - s->snap_last->pos <= 256 &&
+        s->map_count <= 4096) {
+        /* The region log's promise: a region outside every range recorded
+         * since the newest snapshot is one of that snapshot's, unchanged. */
+        const struct snapshot *sn = s->snap_last;
+        const struct snap_log *l = s->snap_log;
+        for (struct region *r = s->first; r; r = r->next) {
+            bool covered = false;
+            for (size_t k = sn->pos; k < l->len && !covered; k++) {
+                if (!(l->e[k].kind & LOG_REGIONS))
+                    continue;
+                gmm_addr lo = l->e[k].lo << PAGE_SHIFT, hi = l->e[k].hi << PAGE_SHIFT;
+                closure(s, sn, &lo, &hi);
+                covered = r->start < hi && r->end > lo;
+            }
+            if (covered)
+                continue;
+            size_t i = snap_index(sn, r->start);
+            if (!(i < sn->nregs && region_same(r, &sn->regs[i])))
+                return "snapshot: a region changed without being recorded";
+        }
     }
     if (s->snap_first && (!s->snap_log || s->pt.log != s->snap_log ||
                           s->snap_log->seg != s->snap_last->pos ||

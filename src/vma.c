@@ -133,6 +133,7 @@ void vma_put_refs(gmm_space *s, struct region *r)
 /* Sets r's attributes (flags, policy, name) to want's. */
 static void set_attrs(gmm_space *s, struct region *r, const struct region *want)
 {
+    region_changed(s, r);
     r->flags = want->flags;
     r->pol = want->pol;
     if (r->name != want->name) {
