@@ -1,9 +1,9 @@
 /*
  * bench_snapshot.c - what a restore costs (built, never run by ctest).
  *
- *   bench_snapshot [touched_MiB]   (default 16)
+ *   bench_snapshot [touched_MiB [regions]]   (default 16 MiB, 64 regions)
  *
- * A space with touched_MiB of written private memory in 64 regions, one
+ * A space with touched_MiB of written private memory in that many regions, one
  * snapshot, then:
  *   - restore with nothing changed;
  *   - restore after k pages written (k = 1, 64, 1024): the cost per page;
@@ -46,12 +46,15 @@ static uint64_t rnd(void)
 int main(int argc, char **argv)
 {
     uint64_t mib = argc > 1 ? strtoull(argv[1], NULL, 0) : 16;
-    uint64_t pages = mib << 8, nregions = 64, per = pages / nregions;
+    uint64_t pages = mib << 8, nregions = argc > 2 ? strtoull(argv[2], NULL, 0) : 64;
+    if (nregions < 1 || nregions > pages)
+        nregions = 64;
+    uint64_t per = pages / nregions;
     gmm_system *sys = gmm_system_create(NULL);
     gmm_space *s = gmm_space_create(sys, GMM_ABI_X86_64);
     gmm_space_init_brk(s, 0x555555560000ull);
     gmm_space_setup_stack(s, 0);
-    uint64_t base[64];
+    uint64_t *base = calloc(nregions, sizeof(*base));
     static uint8_t page[PG];
     for (uint64_t r = 0; r < nregions; r++) {
         /* Alternating rights keep the regions apart. */
