@@ -600,6 +600,90 @@ GMM_API const char *gmm_space_check(gmm_space *space);
 GMM_API const char *gmm_system_check(gmm_system *sys);
 
 /* ------------------------------------------------------------------------
+ * Snapshots: a space saved and put back, many times over (fuzzers, record
+ * and replay).
+ *
+ * gmm_snapshot_take freezes the whole state of a space: its regions (rights,
+ * flags, names, memory policies, locks, MADV_* settings, anon identities),
+ * the contents of every private page (shared copy on write with the live
+ * space: taking costs O(regions + pages present) and no copy), brk and
+ * start_brk, the stack and how far it may still grow, the text range, the
+ * resource limits, MCL_FUTURE, the task's memory policy, the execute-only
+ * mode, the counters and peaks that gmm_space_status prints, and the
+ * layout that decides where the next mmap goes (the regions' gaps and the
+ * mmap bases), so that after a restore the same calls return the same
+ * addresses.
+ *
+ * gmm_snapshot_restore puts the space back as it was at the snapshot,
+ * whatever happened since: stores (through translations, CPUs, windows or
+ * user copies), mmap, munmap (of older memory too), mprotect, mremap,
+ * madvise, brk up and down, mlock, stack growth, exec reset, forks of the
+ * space (the children live on, untouched).  Every page changed since is
+ * known without any hook on guest stores: the library's own faults, copy
+ * on write and zaps record it, and every change of a region records its
+ * range.  Cost: O(entries present, in the live space and in the snapshot,
+ * in the page ranges changed since the snapshot or the last restore) for
+ * the pages, and for the regions O(regions around the ranges where regions
+ * changed) compares and replacements, each O(log regions); neither grows
+ * with the size of the space nor its number of regions.  A fork of the
+ * space counts its writable private regions as changed pages once (fork
+ * shoots them down); a recorded range that the log had to widen (past
+ * 16,384 ranges since the snapshot, or no memory to grow it) costs what
+ * the widened range holds.  After a restore the space shares
+ * its private frames with the snapshot again: the first store to each page
+ * takes a copy-on-write fault.  TLBs, CPU objects, windows and
+ * host->invalidate see a restore as any other change of the ranges it
+ * touches.  Memory stays flat over any number of restores: frames copied
+ * since are freed, the change log is cut back.
+ *
+ * Not restored, and why:
+ *   - the contents of MAP_SHARED memory and file pages (MAP_SHARED file
+ *     mappings, shared anonymous memory, and the file pages a private file
+ *     mapping still reads through the page cache before its first store):
+ *     they belong to the file or object, which other mappings and other
+ *     spaces share.  Their mappings come back; a page the object no longer
+ *     holds at that offset (a file truncated, MADV_REMOVE) comes back
+ *     unmapped and faults in what the object holds now;
+ *   - the files themselves (sizes, writeback done since), and the inode
+ *     numbers given to new MAP_SHARED|MAP_ANONYMOUS memory (counted per
+ *     system, as Linux counts them);
+ *   - the user pointer (gmm_space_set_user), windows (they stay, and
+ *     fault the restored pages back in), CPU objects, and spaces forked
+ *     since.
+ * While a snapshot shares a page it counts as one more user of it: smaps
+ * shows the page in Shared_* with a smaller Pss, and MADV_PAGEOUT keeps
+ * the MAP_DROPPABLE pages a snapshot shares.
+ * A snapshot keeps alive what it refers to: frames, page-cache objects,
+ * file handles (the host's release callback waits for the snapshot's
+ * discard).  Frames count against gmm_system_set_frame_limit.
+ *
+ * Threads: take and restore as fork is done (see "Threads" at the top):
+ * a store through a write pointer a CPU obtained before the call, landing
+ * after it, may reach a frame the snapshot now shares (take) or one the
+ * restore let go (lost); hold the space's other guest threads at a block
+ * boundary around these calls.
+ *
+ * Nesting: any number of snapshots of one space may be live.  Restoring one
+ * discards every snapshot of that space taken after it (their handles
+ * become stale) and keeps it and the older ones: snapshots form a stack.
+ *
+ * Handles are opaque tokens, never reused in a process: restoring with a
+ * discarded or stale handle, or a snapshot of another space, returns
+ * -GMM_EINVAL and changes nothing; discarding one twice, or after its space
+ * was destroyed (which discards its snapshots), does nothing.  Do not
+ * discard concurrently with the destruction of its space or system.
+ * ------------------------------------------------------------------------ */
+
+typedef struct gmm_snapshot gmm_snapshot;
+/* A snapshot of s, or NULL when out of memory (the space is unchanged). */
+GMM_API gmm_snapshot *gmm_snapshot_take(gmm_space *s);
+/* s as it was at snap.  0; -GMM_EINVAL for a snapshot that is not one of
+ * s's live snapshots; -GMM_ENOMEM when out of memory (nothing changed). */
+GMM_API int gmm_snapshot_restore(gmm_space *s, gmm_snapshot *snap);
+/* Frees a snapshot (NULL or a stale handle: nothing). */
+GMM_API void gmm_snapshot_discard(gmm_snapshot *snap);
+
+/* ------------------------------------------------------------------------
  * Files changed behind the mappings.  Linux's read, write and truncate go
  * through the page cache that mappings share; an emulator's go to the host
  * file.  Report them so that the library's cache stays coherent.  A file is

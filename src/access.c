@@ -75,6 +75,7 @@ void anon_prepare(gmm_space *s, struct region *r)
 {
     if (r->anon)
         return;
+    region_changed(s, r);
     /* reusable_anon_vma(): only a neighbour's anon_vma with a singular
      * chain, never one inherited from a fork parent. */
     if (r->next && r->next->anon && !r->next->anon_forked && anon_neighbour(r, r->next))

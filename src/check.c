@@ -128,6 +128,12 @@ static const char *frames_check(gmm_system *sys)
         pt_walk(&t->pt, 0, UINT64_MAX >> PAGE_SHIFT, check_pte, &c);
         if (!c.err && c.rss != t->rss)
             c.err = "space: rss does not match its page table";
+        /* Frames and objects the space's snapshots hold (snapshot.c). */
+        if (!c.err && t->snap_first) {
+            const char *e = snapshot_check(t, count_frame, &c);
+            if (e)
+                c.err = e;
+        }
         /* Each object once: count it at the first region that maps it. */
         for (struct region *r = t->first; r && !c.err; r = r->next) {
             if (!r->obj)

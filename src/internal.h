@@ -27,6 +27,13 @@
  *                gmm_read reads without the lock, validated by the
  *                space's invalidation count as a seqlock.
  *
+ *   snapshots  (snapshot.c) frozen copies of a space's regions, page entries
+ *                (frames shared copy on write) and scalars, kept out of
+ *                every list the host or an rmap sees; while one is live the
+ *                space's page table logs the page ranges it changes
+ *                (pagetable->log, tlb_shootdown), and a restore makes those
+ *                ranges and the regions equal to the snapshot's again.
+ *
  *   struct gmm_object  a shared backing (MAP_SHARED|MAP_ANONYMOUS memory):
  *                its own radix of frames keyed by page offset, shared by
  *                every region that maps it.
@@ -181,10 +188,13 @@ struct pt_node {
     } u;
 };
 
+struct snap_log;
 struct pagetable {
     struct pt_node *root;
     uint64_t present; /* entries set */
     gmm_system *sys;  /* whose allocator gives the nodes (set at creation) */
+    struct snap_log *log; /* a space's table while a snapshot is live: every
+                             entry set or cleared is recorded (snapshot.c) */
 };
 
 /* ---- shared backing objects (object.c) ---- */
@@ -414,6 +424,8 @@ struct gmm_space {
     struct tlb copy_tlb; /* under the lock: space_fault, and gmm_translate
                             without memory for a TLB of its own */
     struct gmm_window *windows;   /* window.c: the windows mirroring it (mm lock) */
+    struct snapshot *snap_first, *snap_last; /* snapshot.c: oldest first */
+    struct snap_log *snap_log;    /* pages changed since each snapshot */
     pthread_mutex_t inval_lock;   /* guards inval[] */
     uint64_t inval_seq;           /* invalidations so far (atomic) */
     uint64_t id;                  /* unique in the process, never reused: tags
@@ -742,6 +754,27 @@ static inline bool region_holds_huge_page(const struct region *r)
 {
     return r->end >= PMD_SIZE && ((r->end - PMD_SIZE) & ~(PMD_SIZE - 1)) >= r->start;
 }
+
+/* ---- snapshot.c ---- */
+/* Page numbers [lo, hi) of a space's page table changed (an entry set,
+ * cleared or replaced, a translation shot down): recorded for the
+ * restore of the live snapshots.  Never fails (a full log widens). */
+GMM_HIDDEN void snap_log_note(struct snap_log *l, uint64_t lo, uint64_t hi);
+/* A region of [start, end) was made, removed, moved or changed in place:
+ * recorded for the restore of the live snapshots, which compares only the
+ * regions around recorded ranges with the snapshot's. */
+GMM_HIDDEN void snap_log_region(struct snap_log *l, gmm_addr start, gmm_addr end);
+static inline void region_changed(gmm_space *s, const struct region *r)
+{
+    if (unlikely(s->pt.log))
+        snap_log_region(s->pt.log, r->start, r->end);
+}
+/* gmm_space_destroy: frees the snapshots of s (their handles go stale). */
+GMM_HIDDEN void snapshot_destroy_all(gmm_space *s);
+/* gmm_space_check: calls count for every frame reference the snapshots of
+ * s hold (page table entries, and the pages of objects that only
+ * snapshots still hold); NULL or what the snapshots break. */
+GMM_HIDDEN const char *snapshot_check(gmm_space *s, pt_visit_fn count, void *ctx);
 
 /* ---- maps.c: the /proc texts ---- */
 /* Text with snprintf semantics: what does not fit in cap is counted in len

@@ -16,6 +16,10 @@
 
 void tlb_shootdown(gmm_space *s, gmm_addr start, gmm_addr end)
 {
+    /* Entries replaced in place (copy on write, guard markers) come here
+     * first: the snapshots record them with the rest. */
+    if (unlikely(s->pt.log))
+        snap_log_note(s->pt.log, start >> PAGE_SHIFT, PAGE_ALIGN(end) >> PAGE_SHIFT);
     if (s->windows)
         window_shootdown(s, start, end);
     pthread_mutex_lock(&s->inval_lock);

@@ -62,6 +62,8 @@ void pt_set(struct pagetable *pt, uint64_t pn, pte_t pte)
         pt->present++;
     }
     *slot = pte;
+    if (unlikely(pt->log))
+        snap_log_note(pt->log, pn, pn + 1);
 }
 
 /* Frees empty nodes on the path to pn, bottom up (after a pt_slot whose
@@ -97,6 +99,8 @@ void pt_clear(struct pagetable *pt, uint64_t pn)
     pte_t *slot = &leaf->u.pte[pt_index(pn, PT_LEVELS - 1)];
     if (!*slot)
         return;
+    if (unlikely(pt->log))
+        snap_log_note(pt->log, pn, pn + 1);
     *slot = 0;
     leaf->used--;
     pt->present--;
@@ -181,6 +185,8 @@ void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, voi
 
 void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
+    if (unlikely(pt->log) && pt->root)
+        snap_log_note(pt->log, lo, hi);
     if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, true, 0))
         pt->root = NULL;
 }
@@ -188,6 +194,8 @@ void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn 
 void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
                          pt_visit_fn fn, void *ctx)
 {
+    if (unlikely(pt->log) && pt->root)
+        snap_log_note(pt->log, lo, hi);
     if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, true, keep))
         pt->root = NULL;
 }

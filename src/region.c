@@ -263,6 +263,7 @@ void region_insert(gmm_space *s, struct region *r)
     else
         s->last = r;
     s->map_count++;
+    region_changed(s, r);
     /* The new leaf first: its stored values mean nothing yet. */
     update(r);
     rebalance_up(s, r->parent, true);
@@ -363,6 +364,7 @@ void region_insert_before(gmm_space *s, struct region *r, struct region *q)
  * region after z. */
 static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
 {
+    region_changed(s, z);
     if (s->find_cache == z)
         s->find_cache = NULL;
     struct region *next = z->next, *fix;
@@ -426,7 +428,7 @@ void region_remove_absorbed(gmm_space *s, struct region *z)
 
 void region_bounds_changed(gmm_space *s, struct region *r)
 {
-    (void)s;
+    region_changed(s, r);
     propagate(r);
     if (r->next)
         propagate(r->next);

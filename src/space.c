@@ -144,6 +144,7 @@ void gmm_space_destroy(gmm_space *s)
 {
     if (!s)
         return;
+    snapshot_destroy_all(s);
     space_unlink(s);
     space_lock(s);
     window_detach_all(s);

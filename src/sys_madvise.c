@@ -294,6 +294,7 @@ static int guard_install(gmm_space *s, struct region *r, gmm_addr start, gmm_add
     }
     /* The flag is set on the whole region without a split; it never
      * stops a merge. */
+    region_changed(s, r);
     r->flags |= VM_MAYBE_GUARD;
     if (!r->obj)
         anon_prepare(s, r);

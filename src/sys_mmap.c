@@ -373,6 +373,7 @@ static int64_t do_mmap(gmm_space *s, gmm_addr addr, uint64_t len, int prot, int 
     if (a >= 0 && (vm_flags & VM_DROPPABLE) && (vm_flags & VM_LOCKED_MASK)) {
         struct region *r = region_find(s, addr);
         vma_account(s, r->flags, -(int64_t)(len >> PAGE_SHIFT));
+        region_changed(s, r);
         r->flags &= ~(uint32_t)VM_LOCKED_MASK;
         vma_account(s, r->flags, (int64_t)(len >> PAGE_SHIFT));
         r->linux_unmerged = true;

@@ -226,6 +226,7 @@ static int64_t move_vma(gmm_space *s, struct remap *m)
         int64_t pages = (int64_t)((r->end - r->start) >> PAGE_SHIFT);
         vma_account(s, r->flags, -pages);
         vma_account(s, cleared, pages);
+        region_changed(s, r);
         r->flags = cleared;
         if (r != q && r->start == m->addr && r->end == m->addr + m->old_len)
             r->anon = 0;

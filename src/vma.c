@@ -148,6 +148,7 @@ static inline void absorb_next(gmm_space *s, struct region *p, struct region *r)
 /* Sets r's attributes (flags, policy, name) to want's. */
 static void set_attrs(gmm_space *s, struct region *r, const struct region *want)
 {
+    region_changed(s, r);
     r->flags = want->flags;
     r->pol = want->pol;
     if (r->name != want->name) {

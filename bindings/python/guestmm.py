@@ -428,6 +428,9 @@ PROTOTYPES = {
     "gmm_space_futex_key": (c_int, (_p, _u64, c_int, c_int, POINTER(_FutexKey))),
     "gmm_window_check": (c_char_p, (_p,)),
     "gmm_window_host_mappings": (c_uint64, (_p,)),
+    "gmm_snapshot_take": (_p, (_p,)),
+    "gmm_snapshot_restore": (c_int, (_p, _p)),
+    "gmm_snapshot_discard": (None, (_p,)),
 }
 
 # ---------------------------------------------------------------------------
@@ -1143,6 +1146,22 @@ class Space(_Closable):
         """execve(2) for the memory: every region goes.  Returns 0."""
         return self._call("gmm_space_exec_reset")
 
+    def snapshot(self):
+        """A frozen copy of the whole space (gmm_snapshot_take), a
+        Snapshot."""
+        h = self._call("gmm_snapshot_take")
+        if not h:
+            raise MemoryError("gmm_snapshot_take failed")
+        return Snapshot(self, h)
+
+    def restore(self, snapshot):
+        """The space as it was at snapshot (gmm_snapshot_restore): 0, or
+        -EINVAL (not a live snapshot of this space; newer snapshots are
+        discarded by restoring an older one), -ENOMEM."""
+        if not isinstance(snapshot, Snapshot):
+            raise TypeError("restore takes a Snapshot")
+        return self._call("gmm_snapshot_restore", snapshot._token)
+
     def check(self):
         """None when the space's invariants hold, else a description."""
         r = self._call("gmm_space_check")
@@ -1299,6 +1318,29 @@ class Space(_Closable):
         allowed = c_int()
         host = self._call("gmm_translate_perms", addr, access, ctypes.byref(allowed))
         return host, allowed.value
+
+
+class Snapshot(_Closable):
+    """A gmm_snapshot of a Space: space.snapshot(); restore it with
+    space.restore(snapshot) as often as needed; discard() (or close(), or
+    the context manager) frees it.  Discarding twice, or after the space
+    was closed (which discards its snapshots), does nothing."""
+
+    def __init__(self, space, handle):
+        self.space = space
+        self._handle = handle
+        self._token = handle  # kept after discard: the library refuses it
+
+    def discard(self):
+        """Frees the snapshot (gmm_snapshot_discard)."""
+        if not self._handle:
+            return
+        h, self._handle = self._handle, None
+        target = self.space._handle or _WHOLE_SYSTEM
+        _invoke(target, _L().gmm_snapshot_discard, h)
+
+    def close(self):
+        self.discard()
 
 
 class Cpu(_Closable):

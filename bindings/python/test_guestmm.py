@@ -768,6 +768,38 @@ class TestAccess(Base):
         self.assertEqual(sp.translate_perms(ro, g.ACCESS_WRITE), (None, 0))
         self.assertEqual(sp.last_fault, g.Fault(ro, g.ACCESS_WRITE, g.SIGSEGV, g.SEGV_ACCERR))
 
+    def test_snapshots(self):
+        self.need("gmm_snapshot_take")
+        sp = self.space()
+        a = sp.mmap(0, 2 * PAGE, RW, ANON)
+        sp.write(a, b"before")
+        maps = sp.maps()
+        snap = sp.snapshot()
+        self.assertIsInstance(snap, g.Snapshot)
+        sp.write(a, b"after!")
+        b = sp.mmap(0, 4 * PAGE, RW, ANON)
+        self.assertEqual(sp.munmap(a, PAGE), 0)
+        for _ in range(3):
+            self.assertEqual(sp.restore(snap), 0)
+            self.assertEqual(sp.maps(), maps)
+            self.assertEqual(sp.read(a, 6), b"before")
+            self.assertEqual(sp.mmap(0, 4 * PAGE, RW, ANON), b)
+        self.assertIsNone(sp.check())
+        inner = sp.snapshot()
+        self.assertEqual(sp.restore(snap), 0)
+        # Restoring the older snapshot discarded the newer one.
+        self.assertEqual(sp.restore(inner), -g.EINVAL)
+        other = self.space()
+        self.assertEqual(other.restore(snap), -g.EINVAL)
+        snap.discard()
+        snap.discard()
+        self.assertEqual(sp.restore(snap), -g.EINVAL)
+        with self.assertRaises(TypeError):
+            sp.restore(None)
+        with sp.snapshot() as last:
+            sp.close()
+        last.discard()
+
     def test_cpu_objects(self):
         self.need("gmm_cpu_create")
         sp = self.space()
