@@ -289,23 +289,42 @@ void region_cache_drain(gmm_space *s)
 struct region *region_find(gmm_space *s, gmm_addr addr)
 {
     /* The region found last (Linux's vmacache): faults and copies tend to
-     * stay in one region. */
+     * stay in one region, and an mmap/munmap pair looks up the free range
+     * before a region, then the region it put there.  So the cached region
+     * answers for itself, the gap below it and its two neighbours. */
     struct region *c = s->find_cache;
-    if (c && c->start <= addr && addr < c->end)
-        return c;
+    if (c) {
+        if (addr < c->end) {
+            struct region *p = c->prev;
+            if (addr >= c->start || !p || addr >= p->end)
+                return c;
+            if (addr >= p->start) {
+                s->find_cache = p;
+                return p;
+            }
+        } else {
+            struct region *n = c->next;
+            if (!n)
+                return NULL;
+            if (addr < n->end) {
+                s->find_cache = n;
+                return n;
+            }
+        }
+    }
     struct region *n = s->root, *best = NULL;
     while (n) {
         if (n->end > addr) {
             best = n;
-            if (n->start <= addr) {
-                s->find_cache = n;
-                return n;
-            }
+            if (n->start <= addr)
+                break;
             n = n->left;
         } else {
             n = n->right;
         }
     }
+    if (best)
+        s->find_cache = best;
     return best;
 }
 
@@ -415,9 +434,10 @@ void region_insert_before(gmm_space *s, struct region *r, struct region *q)
  * successor moved into z's place, need their largest gaps again. */
 static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
 {
-    if (s->find_cache == z)
-        s->find_cache = NULL;
     struct region *next = z->next;
+    /* A neighbour keeps the cache near where the work is. */
+    if (s->find_cache == z)
+        s->find_cache = next ? next : z->prev;
 
     if (z->prev)
         z->prev->next = z->next;
