@@ -328,16 +328,48 @@ struct region *region_find(gmm_space *s, gmm_addr addr)
     return best;
 }
 
+/* Where r goes when it goes right before or after c in the order: its
+ * parent and the link to set, or false (r belongs elsewhere). */
+static bool place_near(struct region *c, const struct region *r, struct region **parent,
+                       struct region ***link, struct region **pred)
+{
+    if (r->start < c->start) {
+        struct region *p = c->prev;
+        if (p && p->start > r->start)
+            return false;
+        /* Between p and c: c's left child, or else p has no right child
+         * (p is the last node of c's left subtree). */
+        *pred = p;
+        *parent = c->left ? p : c;
+        *link = c->left ? &p->right : &c->left;
+        return true;
+    }
+    struct region *n = c->next;
+    if (n && n->start <= r->start)
+        return false;
+    *pred = c;
+    *parent = c->right ? n : c;
+    *link = c->right ? &n->left : &c->right;
+    return true;
+}
+
 void region_insert(gmm_space *s, struct region *r)
 {
     struct region **link = &s->root, *parent = NULL, *pred = NULL;
-    while (*link) {
-        parent = *link;
-        if (r->start < parent->start) {
-            link = &parent->left;
-        } else {
-            pred = parent;
-            link = &parent->right;
+    /* The region found last is usually a neighbour: mmap looked up the
+     * free range it fills. */
+    struct region *c = s->find_cache;
+    if (!c || !place_near(c, r, &parent, &link, &pred)) {
+        link = &s->root;
+        parent = pred = NULL;
+        while (*link) {
+            parent = *link;
+            if (r->start < parent->start) {
+                link = &parent->left;
+            } else {
+                pred = parent;
+                link = &parent->right;
+            }
         }
     }
     r->left = r->right = NULL;
