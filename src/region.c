@@ -116,12 +116,11 @@ static void rotate_right(gmm_space *s, struct region *x)
     update(x);
 }
 
-/* Red-black repair after z was linked in as a leaf (every largest gap
- * already right).  Kept out of line: the common case returns at once. */
-__attribute__((noinline)) static void insert_fixup(gmm_space *s, struct region *z)
+/* Red-black repair after z was linked in as a red leaf under a red
+ * parent (every largest gap already right). */
+__attribute__((noinline)) static void insert_fixup_slow(gmm_space *s, struct region *z)
 {
     struct region *p;
-    z->red = true;
     while ((p = z->parent) && p->red) {
         struct region *g = p->parent; /* p is red: not the root */
         if (p == g->left) {
@@ -158,6 +157,15 @@ __attribute__((noinline)) static void insert_fixup(gmm_space *s, struct region *
         break;
     }
     s->root->red = false;
+}
+
+/* The same for any new leaf z: red, unless it is the root. */
+static inline void insert_fixup(gmm_space *s, struct region *z)
+{
+    struct region *p = z->parent;
+    z->red = p != NULL;
+    if (p && p->red)
+        insert_fixup_slow(s, z);
 }
 
 /* Red-black repair after a black node was taken out: x (maybe NULL), a
@@ -525,8 +533,13 @@ static void unlink_node(gmm_space *s, struct region *z, bool gaps_kept)
         if (next)
             propagate(next);
     }
-    if (!removed_red)
-        remove_fixup(s, x, xp);
+    /* remove_fixup's loop, entered only when it has work. */
+    if (!removed_red) {
+        if (is_red(x))
+            x->red = false;
+        else if (x != s->root)
+            remove_fixup(s, x, xp);
+    }
     z->left = z->right = z->parent = z->prev = z->next = NULL;
 }
 
