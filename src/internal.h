@@ -387,7 +387,7 @@ struct gmm_space {
     void *user;
 
     struct region *root, *first, *last;
-    struct region *find_cache;   /* the region region_find found last */
+    struct region *find_cache;   /* region_find's last answer, or a neighbour of it */
     struct region *region_cache; /* freed regions kept for reuse, via next */
     unsigned region_cached;
     uint64_t map_count;
