@@ -13,7 +13,7 @@
  *                and ptes apart:
  *     regions    what the guest asked for (struct region, the vmas): start,
  *                end, flags (VM_* below), backing object and page offset,
- *                anon identity.  Kept in an AVL tree ordered by start and
+ *                anon identity.  Kept in a red-black tree ordered by start and
  *                threaded in a list; every node carries the largest free gap
  *                of its subtree so that free-range search is O(log n).
  *     pages      what backs it now: a radix page table from guest page
@@ -263,11 +263,11 @@ struct anon_name {
 };
 
 struct region {
-    struct region *left, *right, *parent; /* AVL */
+    struct region *left, *right, *parent; /* red-black */
     struct region *prev, *next;           /* address order */
     gmm_addr start, end;
     uint64_t max_gap; /* largest gap_before() in this subtree */
-    int height;
+    bool red;         /* red-black colour */
     uint32_t flags;   /* VM_* */
     uint64_t pgoff;   /* page offset into obj, or start>>12 for private anon */
     uint64_t anon;    /* anon_vma identity: 0 until the first write fault */
@@ -397,7 +397,7 @@ struct gmm_space {
     void *user;
 
     struct region *root, *first, *last;
-    struct region *find_cache;   /* the region region_find found last */
+    struct region *find_cache;   /* region_find's last answer, or a neighbour of it */
     struct region *region_cache; /* freed regions kept for reuse, via next */
     unsigned region_cached;
     uint64_t map_count;

@@ -73,6 +73,7 @@ struct config {
     bool quick;
     uint64_t regions;     /* live regions for the "many regions" rows */
     uint64_t uc_regions;  /* the same for Unicorn (it aborts past 4095) */
+    uint64_t max_regions; /* live regions for the "near max_map_count" row */
     uint64_t rw_bytes;    /* arena for random reads and writes */
     uint64_t fork_bytes;  /* touched memory of the forked space/process */
     uint64_t touch_pages; /* first-touch and COW runs */
@@ -85,6 +86,7 @@ static struct config cfg = {
     .quick = false,
     .regions = 10000,
     .uc_regions = 1000,
+    .max_regions = 60000,
     .rw_bytes = 64 * MIB,
     .fork_bytes = 256 * MIB,
     .touch_pages = 16384,
@@ -358,6 +360,19 @@ static size_t nat_count_regions(void)
     return n;
 }
 
+/* The same, or NULL (nothing left mapped) when the host refuses: 60,000
+ * regions are near vm.max_map_count, which a host may have lowered. */
+static uint8_t *nat_try_make_regions(uint64_t n)
+{
+    uint8_t *a = nat_map(n * PG, PROT_READ | PROT_WRITE);
+    for (uint64_t i = 0; i < n; i += 2)
+        if (syscall(SYS_mprotect, a + i * PG, (unsigned long)PG, PROT_READ)) {
+            nat_unmap(a, n * PG);
+            return NULL;
+        }
+    return a;
+}
+
 static uint8_t *nat_make_regions(uint64_t n)
 {
     size_t before = nat_count_regions();
@@ -624,9 +639,32 @@ static void bench_mm(void)
     };
     measure_peers(pmp10, 3);
     gmm_space_destroy(x10.s);
-    gmm_system_destroy(sys);
     nat_unmap(x10.nbox, 3 * PG);
     nat_unmap(block, cfg.regions * PG);
+
+    /* Near Linux's default vm.max_map_count (65,530). */
+    progress("mmap with 60,000 regions");
+    struct mm_ctx x60;
+    struct row *mm60 = add_row("mmap_munmap_60k", "mmap+munmap, 60,000 live regions", "ns/op",
+                               false, true);
+    struct row *mmg60 = add_row("mmap_munmap_growth_60k", "  growth: 60,000 regions / empty",
+                                "x", false, false);
+    lib_mm_setup(&x60, sys, cfg.max_regions);
+    uint8_t *block60 = nat_try_make_regions(cfg.max_regions);
+    struct peer pmm60[] = {
+        {op_lib_mmap, &x60, ops(200000), &mm60->lib},
+        {block60 ? op_nat_mmap : NULL, &x60, ops(5000), &mm60->nat},
+    };
+    measure_peers(pmm60, 2);
+    gmm_space_destroy(x60.s);
+    gmm_system_destroy(sys);
+    if (block60)
+        nat_unmap(block60, cfg.max_regions * PG);
+    else
+        snprintf(mm60->note, sizeof(mm60->note),
+                 "native not measured: the host refused 60,000 regions (vm.max_map_count)");
+    mmg60->lib = mm60->lib / mm->lib;
+    mmg60->nat = mm60->nat / mm->nat;
 #ifdef GMM_HAVE_UNICORN
     uc_close(x10.uc);
     snprintf(mm10->note, sizeof(mm10->note),
@@ -1908,6 +1946,8 @@ static void eval_targets(void)
     }
     if ((r = find_row("mmap_munmap_growth")))
         add_target(r->lib <= 1.5, r->lib, 1.5, "x", "mmap+munmap with 10,000 regions within 1.5x of empty");
+    if ((r = find_row("mmap_munmap_growth_60k")))
+        add_target(r->lib <= 2, r->lib, 2, "x", "mmap+munmap with 60,000 regions within 2x of empty");
     if ((r = find_row("mprotect_split_merge"))) {
         v = r->nat / r->lib;
         add_target(v >= 50, v, 50, "x", "mprotect split+merge at least 50x faster than native");
@@ -2236,6 +2276,7 @@ struct cg_op {
 static const struct cg_op cg_ops[] = {
     {"mmap", 100000, "gmm_sys_mmap + gmm_sys_munmap of 1 page, empty space"},
     {"mmap10k", 100000, "the same with 10,000 live regions"},
+    {"mmap60k", 100000, "the same with 60,000 live regions"},
     {"mprotect", 100000, "gmm_sys_mprotect split + merge of the middle of 3 pages"},
     {"mprotect10k", 100000, "the same with 10,000 live regions"},
     {"read4", 200000, "gmm_read 4 B at random addresses in 64 MiB"},
@@ -2263,10 +2304,12 @@ static int cg_main(const char *op, uint64_t n)
     if (!n)
         n = o->n;
     gmm_system *sys = lib_system();
-    if (!strcmp(op, "mmap") || !strcmp(op, "mmap10k") || !strcmp(op, "mprotect") ||
-        !strcmp(op, "mprotect10k")) {
+    if (!strcmp(op, "mmap") || !strcmp(op, "mmap10k") || !strcmp(op, "mmap60k") ||
+        !strcmp(op, "mprotect") || !strcmp(op, "mprotect10k")) {
         struct mm_ctx x;
-        lib_mm_setup(&x, sys, strstr(op, "10k") ? cfg.regions : 0);
+        lib_mm_setup(&x, sys, strstr(op, "10k")   ? cfg.regions
+                              : strstr(op, "60k") ? cfg.max_regions
+                                                  : 0);
         if (!strncmp(op, "mprotect", 8))
             lib_mm_box(&x);
         cg_loop(strncmp(op, "mmap", 4) ? op_lib_mprotect : op_lib_mmap, &x, n);

@@ -54,7 +54,7 @@ for tool in valgrind callgrind_annotate; do
 done
 
 if [ $# -eq 0 ]; then
-    set -- mmap mprotect read4 translate mmap10k mprotect10k write4 read4k read4hot touch cow fork
+    set -- mmap mprotect read4 translate mmap10k mmap60k mprotect10k write4 read4k read4hot touch cow fork
 fi
 
 if [ -n "$keep" ]; then
