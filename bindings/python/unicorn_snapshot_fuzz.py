@@ -174,7 +174,8 @@ def main():
             uc.reg_write(X.UC_X86_REG_ESP, stack_top - 16)
             uc.emu_start(CODE, CODE + len(code))
 
-            # What the function did (a fuzzer would look for a crash here).
+            # What the function did.  A fuzzer would look for a crash here
+            # (emu_start raising UcError); this function has none.
             expect("input %d: sum" % i, sp.read(output, 4), struct.pack("<I", sum(data)))
             expect("input %d: copy" % i, sp.read(buf, len(data)), data)
             expect("input %d: counter" % i, sp.read(DATA, 4),
