@@ -1207,6 +1207,8 @@ static void snapshot_restores_while_another_thread_uses_a_cpu(void **state)
     }
     __atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
+    print_message("[ threads ] snapshot: %ld restores, %ld CPU loads + stores\n", restores,
+                  a.iters);
     assert_int_equal(a.bad, 0);
     assert_true(a.iters > 100);
     for (uint64_t i = 0; i < SNAP_PAGES; i++) {
