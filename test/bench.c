@@ -6,7 +6,9 @@
  *   bench --quick            a fast smoke run (fewer runs, smaller sizes)
  *   bench --json             the same figures as JSON
  *   bench --only PART[,..]   only some parts: memory, mm, rw, fork, touch,
- *                            window (host windows, issue 11: own table)
+ *                            window (host windows, issue 11: own table),
+ *                            snapshot (issue 14: restores, take, against fork)
+ *   bench --snapshot-soak N  VmRSS and frames over N snapshot restores
  *   bench --callgrind OP [N] run one library hot path N times, untimed, for
  *                            valgrind --tool=callgrind (see callgrind.sh)
  *   bench --list             the OP names for --callgrind
@@ -437,7 +439,7 @@ struct row {
     char note[512];
 };
 
-#define MAX_ROWS 48
+#define MAX_ROWS 72
 static struct row rows[MAX_ROWS];
 static int nrows;
 
@@ -1896,6 +1898,398 @@ static void bench_memory(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Snapshots (issue 14): restore after nothing, after pages written, after
+ * region changes; a fuzz-style iteration against a native fork; take
+ * against gmm_space_fork.  --snapshot-soak N: memory over N restores.
+ * ------------------------------------------------------------------------ */
+
+#define SNAP_BRK 0x555555560000ull
+#define SNAP_FAR 0x600000000000ull /* free: where mremap moves pages to */
+
+struct snap_ctx {
+    gmm_space *s;
+    gmm_snapshot *snap;
+    gmm_addr base;      /* nregions regions of per pages each, from here */
+    uint64_t nregions, per, touched;
+    uint64_t k;         /* changes per restore */
+    int kind;           /* which region change */
+    double t_change;    /* ns spent changing (untimed part of a run) */
+};
+
+/* A space with nregions regions (alternating RW and RWX, so that they never
+ * merge) of max(touched, nregions) / nregions pages each (rounded up), its first touched
+ * pages written; a brk heap and a stack; one snapshot. */
+static void snap_build(struct snap_ctx *x, gmm_system *sys, uint64_t touched, uint64_t nregions)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = lib_space(sys);
+    if (gmm_space_init_brk(x->s, SNAP_BRK) || gmm_space_setup_stack(x->s, 0) < 0)
+        die("brk/stack setup failed");
+    uint64_t pages = touched > nregions ? touched : nregions;
+    x->nregions = nregions;
+    x->per = (pages + nregions - 1) / nregions;
+    x->touched = touched;
+    x->base = lib_map(x->s, x->per * nregions * PG, LIB_RW);
+    lib_touch(x->s, x->base, touched);
+    for (uint64_t r = 1; r < nregions; r += 2)
+        if (gmm_sys_mprotect(x->s, x->base + r * x->per * PG, x->per * PG,
+                             LIB_RW | GMM_PROT_EXEC))
+            die("gmm_sys_mprotect failed while building regions");
+    x->snap = gmm_snapshot_take(x->s);
+    if (!x->snap)
+        die("gmm_snapshot_take failed");
+}
+
+static void snap_free(struct snap_ctx *x)
+{
+    gmm_snapshot_discard(x->snap);
+    gmm_space_destroy(x->s);
+}
+
+static void snap_restore(struct snap_ctx *x)
+{
+    if (gmm_snapshot_restore(x->s, x->snap))
+        die("gmm_snapshot_restore failed");
+}
+
+static void op_snap_restore(void *c, uint64_t n)
+{
+    struct snap_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++)
+        snap_restore(x);
+}
+
+static void snap_store_random(struct snap_ctx *x, uint64_t pages)
+{
+    for (uint64_t p = 0; p < pages; p++) {
+        uint8_t *h = gmm_translate(x->s, x->base + (rnd() % x->touched) * PG, GMM_ACCESS_WRITE);
+        if (!h)
+            die("gmm_translate(write) failed");
+        *h = (uint8_t)p;
+    }
+}
+
+enum { SNAP_MUNMAP, SNAP_MPROTECT, SNAP_MREMAP, SNAP_BRK_GROW, SNAP_KINDS };
+static const char *const snap_kind_name[SNAP_KINDS] = {"partial munmap", "mprotect split",
+                                                       "mremap move", "brk grown"};
+
+/* k region changes of one kind, in k distinct regions (the i-th of every
+ * nregions/k), then the restore. */
+static void snap_change(struct snap_ctx *x)
+{
+    uint64_t stride = x->nregions / x->k, off = rnd() % stride;
+    for (uint64_t i = 0; i < x->k; i++) {
+        gmm_addr r = x->base + (i * stride + off) * x->per * PG;
+        int64_t e;
+        switch (x->kind) {
+        case SNAP_MUNMAP:
+            e = gmm_sys_munmap(x->s, r + PG, PG);
+            break;
+        case SNAP_MPROTECT:
+            e = gmm_sys_mprotect(x->s, r + PG, PG, GMM_PROT_READ);
+            break;
+        case SNAP_MREMAP:
+            e = gmm_sys_mremap(x->s, r + 2 * PG, PG, PG, GMM_MREMAP_MAYMOVE | GMM_MREMAP_FIXED,
+                               SNAP_FAR + i * 2 * PG);
+            e = e == (int64_t)(SNAP_FAR + i * 2 * PG) ? 0 : -1;
+            break;
+        default:
+            e = gmm_sys_brk(x->s, SNAP_BRK + (i + 1) * PG) == (int64_t)(SNAP_BRK + (i + 1) * PG)
+                    ? 0 : -1;
+            break;
+        }
+        if (e)
+            die("snapshot bench: %s failed", snap_kind_name[x->kind]);
+    }
+}
+
+/* Timed: restores only, in ns per call (the changes before each are not). */
+static double snap_time_restores(struct snap_ctx *x, uint64_t n, void (*change)(struct snap_ctx *))
+{
+    double v[MAX_REPEATS];
+    for (int r = 0; r < cfg.repeats; r++) {
+        for (uint64_t i = 0; i < n / 10 + 1; i++) {
+            change(x);
+            snap_restore(x);
+        }
+        double t = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            change(x);
+            double t0 = now_ns();
+            snap_restore(x);
+            t += now_ns() - t0;
+        }
+        v[r] = t / (double)n;
+    }
+    return median(v, cfg.repeats);
+}
+
+static void snap_change_pages(struct snap_ctx *x)
+{
+    snap_store_random(x, x->k);
+}
+
+/* A fuzz-style iteration: 64 scattered stores, an mmap (and a store into
+ * it), a munmap of old memory, brk grown (and a store there); then the
+ * restore.  The native one does the same in a forked child. */
+static void op_snap_fuzz(void *c, uint64_t n)
+{
+    struct snap_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        snap_store_random(x, 64);
+        gmm_addr m = lib_map(x->s, 16 * PG, LIB_RW);
+        uint8_t *h = gmm_translate(x->s, m, GMM_ACCESS_WRITE);
+        if (!h || gmm_sys_munmap(x->s, x->base + (rnd() % x->touched) * PG, PG))
+            die("snapshot bench: fuzz iteration failed");
+        *h = 1;
+        if (gmm_sys_brk(x->s, SNAP_BRK + 8 * PG) != (int64_t)(SNAP_BRK + 8 * PG) ||
+            !(h = gmm_translate(x->s, SNAP_BRK, GMM_ACCESS_WRITE)))
+            die("snapshot bench: brk failed");
+        *h = 2;
+        snap_restore(x);
+    }
+}
+
+struct nat_fork_ctx {
+    uint8_t *mem;
+    uint64_t pages;
+};
+
+static void op_nat_fuzz(void *c, uint64_t n)
+{
+    struct nat_fork_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        int st;
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (int p = 0; p < 64; p++)
+                x->mem[(rnd() % x->pages) * PG] = 2;
+            uint8_t *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+            if (m == MAP_FAILED)
+                _exit(1);
+            m[0] = 1;
+            munmap(x->mem + (rnd() % x->pages) * PG, PG);
+            uint8_t *b = sbrk(8 * PG);
+            if (b == (void *)-1)
+                _exit(1);
+            b[0] = 2;
+            _exit(0);
+        }
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+            die("native fork/waitpid failed");
+    }
+}
+
+static void op_snap_take(void *c, uint64_t n)
+{
+    struct snap_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        gmm_snapshot *t = gmm_snapshot_take(x->s);
+        if (!t)
+            die("gmm_snapshot_take failed");
+        gmm_snapshot_discard(t);
+    }
+}
+
+static void op_snap_fork(void *c, uint64_t n)
+{
+    struct snap_ctx *x = c;
+    for (uint64_t i = 0; i < n; i++) {
+        gmm_space *child = gmm_space_fork(x->s);
+        if (!child)
+            die("gmm_space_fork failed");
+        gmm_space_destroy(child);
+    }
+}
+
+static void bench_snapshot(void)
+{
+    uint64_t small = 16 * MIB / PG, big = (cfg.quick ? 64 * MIB : 1024 * MIB) / PG;
+    uint64_t nregions[2] = {10, cfg.regions};
+    static char names[40][96];
+    int nn = 0;
+    gmm_system *sys = lib_system();
+    struct snap_ctx x;
+
+    /* Restore with nothing changed. */
+    for (int b = 0; b < 2; b++)
+        for (int j = 0; j < 2; j++) {
+            uint64_t pages = b ? big : small;
+            progress("snapshot: restore, nothing changed");
+            snap_build(&x, sys, pages, nregions[j]);
+            char *name = names[nn++];
+            snprintf(name, 96, "snapshot restore, nothing changed, %llu MiB, %llu regions",
+                     (unsigned long long)(pages * PG / MIB), (unsigned long long)nregions[j]);
+            static const char *ids[4] = {"snap_noop_small_10", "snap_noop_small_many",
+                                         "snap_noop_big_10", "snap_noop_big_many"};
+            struct row *r = add_row(ids[b * 2 + j], name, "ns", false, false);
+            struct peer p[1] = {{op_snap_restore, &x, ops(200000), &r->lib}};
+            measure_peers(p, 1);
+            snap_free(&x);
+            gmm_system_destroy(sys);
+            sys = lib_system();
+        }
+
+    /* Pages written since the snapshot: the restore's cost per page. */
+    progress("snapshot: pages written");
+    snap_build(&x, sys, small, 10);
+    x.k = 64;
+    struct row *rp = add_row("snap_page", "snapshot restore per page written (64 pages, 16 MiB)",
+                             "ns", false, false);
+    rp->lib = snap_time_restores(&x, ops(5000), snap_change_pages) / (double)x.k;
+    {
+        /* The whole cycle: the copy-on-write store and the restore. */
+        struct row *rc = add_row("snap_page_cycle", "  with the store's copy on write", "ns",
+                                 false, false);
+        double v[MAX_REPEATS];
+        uint64_t n = ops(5000);
+        for (int r = 0; r < cfg.repeats; r++) {
+            double t0 = now_ns();
+            for (uint64_t i = 0; i < n; i++) {
+                snap_store_random(&x, x.k);
+                snap_restore(&x);
+            }
+            v[r] = (now_ns() - t0) / (double)(n * x.k);
+        }
+        rc->lib = median(v, cfg.repeats);
+    }
+    snap_free(&x);
+
+    /* Region changes undone, at 10 and at cfg.regions regions of 4 pages:
+     * one change in a random region, then the restore (timed alone).  mremap moves a region's third page out (MAYMOVE|FIXED,
+     * to free space); brk grows by a page each time. */
+    static const char *cids[2][SNAP_KINDS] = {
+        {"snap_munmap_10", "snap_mprotect_10", "snap_mremap_10", "snap_brk_10"},
+        {"snap_munmap_many", "snap_mprotect_many", "snap_mremap_many", "snap_brk_many"}};
+    for (int j = 0; j < 2; j++) {
+        progress("snapshot: region changes undone");
+        snap_build(&x, sys, nregions[j] * 4, nregions[j]);
+        x.k = 1;
+        for (int kind = 0; kind < SNAP_KINDS; kind++) {
+            char *name = names[nn++];
+            snprintf(name, 96, "snapshot restore per %s undone, %llu regions",
+                     snap_kind_name[kind], (unsigned long long)nregions[j]);
+            struct row *r = add_row(cids[j][kind], name, "ns", false, false);
+            x.kind = kind;
+            r->lib = snap_time_restores(&x, ops(20000), snap_change) / (double)x.k;
+        }
+        snap_free(&x);
+    }
+
+    /* A fuzz-style iteration against a native fork of the same memory.  The
+     * system that held the bigger spaces above goes first, and the native
+     * side is measured with no guest memory in this process, so that the
+     * forked process holds the stated memory and little more. */
+    gmm_system_destroy(sys);
+    uint64_t fsizes[2] = {small, cfg.fork_bytes / PG};
+    static const char *fids[2] = {"snap_fuzz_small", "snap_fuzz_fork"};
+    for (int j = 0; j < 2; j++) {
+        progress("snapshot: fuzz iteration vs native fork");
+        char *name = names[nn++];
+        snprintf(name, 96, "fuzz iteration + restore vs fork+_exit+wait, %llu MiB",
+                 (unsigned long long)(fsizes[j] * PG / MIB));
+        struct row *r = add_row(fids[j], name, "us", false, true);
+        struct nat_fork_ctx nx = {nat_map(fsizes[j] * PG, PROT_READ | PROT_WRITE), fsizes[j]};
+        madvise(nx.mem, fsizes[j] * PG, MADV_NOHUGEPAGE);
+        nat_touch(nx.mem, fsizes[j]);
+        fflush(NULL);
+        double lib_ns, nat_ns;
+        struct peer pn[1] = {{op_nat_fuzz, &nx, ops(j ? 50 : 200), &nat_ns}};
+        measure_peers(pn, 1);
+        nat_unmap(nx.mem, fsizes[j] * PG);
+        sys = lib_system();
+        snap_build(&x, sys, fsizes[j], 10);
+        struct peer pl[1] = {{op_snap_fuzz, &x, ops(20000), &lib_ns}};
+        measure_peers(pl, 1);
+        snap_free(&x);
+        gmm_system_destroy(sys);
+        r->lib = lib_ns / 1e3;
+        r->nat = nat_ns / 1e3;
+        if (j == 0)
+            snprintf(r->note, sizeof(r->note),
+                 "both fuzz rows: 64 random page stores, an mmap of 16 pages + a store, a munmap "
+                 "of an old page, brk grown by 8 pages + a store; libguestmm: then "
+                 "gmm_snapshot_restore; native: the same in a child of fork() (4 KiB pages), "
+                 "_exit(0)+waitpid, measured with no guest memory in the process");
+    }
+
+    /* Take (+discard) against gmm_space_fork (+destroy). */
+    progress("snapshot: take vs gmm_space_fork");
+    sys = lib_system();
+    snap_build(&x, sys, cfg.fork_bytes / PG, 10);
+    char *name = names[nn++];
+    snprintf(name, 96, "snapshot take + discard, %llu MiB touched",
+             (unsigned long long)(cfg.fork_bytes / MIB));
+    struct row *rt = add_row("snap_take", name, "us", false, false);
+    name = names[nn++];
+    snprintf(name, 96, "  gmm_space_fork + destroy of the same space");
+    struct row *rf = add_row("snap_take_fork", name, "us", false, false);
+    double t_ns, f_ns;
+    struct peer p[2] = {{op_snap_take, &x, ops(20), &t_ns}, {op_snap_fork, &x, ops(20), &f_ns}};
+    measure_peers(p, 2);
+    rt->lib = t_ns / 1e3;
+    rf->lib = f_ns / 1e3;
+    snap_free(&x);
+    gmm_system_destroy(sys);
+}
+
+/* Resident set of this process (VmRSS), in KiB. */
+static long vm_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+/* --snapshot-soak N: one snapshot of a small space, then N cycles of a few
+ * pages written, an mmap (written) + munmap, and a restore; the RSS and
+ * the frames in use at cycles 10, 100, ..., and N. */
+static int snapshot_soak(uint64_t n)
+{
+    gmm_system *sys = lib_system();
+    struct snap_ctx x;
+    snap_build(&x, sys, 64, 4);
+    printf("snapshot soak: %llu cycles (4 pages written, mmap of 4 pages + a store, munmap, "
+           "restore)\n%12s %12s %12s\n",
+           (unsigned long long)n, "cycle", "VmRSS KiB", "frames");
+    printf("%12d %12ld %12llu\n", 0, vm_rss_kib(),
+           (unsigned long long)gmm_system_frames_used(sys));
+    uint64_t next = 10;
+    for (uint64_t i = 1; i <= n; i++) {
+        snap_store_random(&x, 4);
+        gmm_addr m = lib_map(x.s, 4 * PG, LIB_RW);
+        uint8_t *h = gmm_translate(x.s, m, GMM_ACCESS_WRITE);
+        if (!h)
+            die("gmm_translate(write) failed");
+        *h = 1;
+        if (gmm_sys_munmap(x.s, m, 4 * PG))
+            die("gmm_sys_munmap failed");
+        snap_restore(&x);
+        if (i == next || i == n) {
+            printf("%12llu %12ld %12llu\n", (unsigned long long)i, vm_rss_kib(),
+                   (unsigned long long)gmm_system_frames_used(sys));
+            fflush(stdout);
+            if (i == next)
+                next *= 10;
+        }
+    }
+    const char *e = gmm_space_check(x.s);
+    if (e)
+        die("gmm_space_check after the soak: %s", e);
+    snap_free(&x);
+    gmm_system_destroy(sys);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Targets (DESIGN.md, issue 6).
  * ------------------------------------------------------------------------ */
 
@@ -1906,7 +2300,7 @@ struct target {
     double measured, limit;
 };
 
-#define MAX_TARGETS 40
+#define MAX_TARGETS 64
 static struct target targets[MAX_TARGETS];
 static int ntargets;
 
@@ -1990,6 +2384,52 @@ static void eval_targets(void)
     if ((r = find_row("win_store4_hot")))
         add_target(r->lib <= 1.2 * r->nat, r->lib / r->nat, 1.2, "x",
                    "window 4-byte store on TLB hits at host speed (window/host array <= 1.2)");
+    /* Issue 14, snapshots. */
+    static const char *noop[4] = {"snap_noop_small_10", "snap_noop_small_many", "snap_noop_big_10",
+                                  "snap_noop_big_many"};
+    double worst = NAN;
+    for (int i = 0; i < 4; i++)
+        if ((r = find_row(noop[i])) && !(r->lib <= worst))
+            worst = r->lib;
+    if (!isnan(worst))
+        add_target(worst <= 1000, worst, 1000, "ns",
+                   "snapshot restore with nothing changed at most 1 us whatever the size (worst)");
+    if ((r = find_row("snap_page")))
+        add_target(r->lib <= 400, r->lib, 400, "ns", "snapshot restore at most 400 ns per page written");
+    static const char *ch[2][4] = {
+        {"snap_munmap_10", "snap_mprotect_10", "snap_mremap_10", "snap_brk_10"},
+        {"snap_munmap_many", "snap_mprotect_many", "snap_mremap_many", "snap_brk_many"}};
+    double worst_change = NAN, worst_growth = NAN;
+    for (int k = 0; k < 4; k++) {
+        struct row *a = find_row(ch[0][k]), *b = find_row(ch[1][k]);
+        if (a && !(a->lib <= worst_change))
+            worst_change = a->lib;
+        if (b && !(b->lib <= worst_change))
+            worst_change = b->lib;
+        if (a && b && !(b->lib / a->lib <= worst_growth))
+            worst_growth = b->lib / a->lib;
+    }
+    if (!isnan(worst_change))
+        add_target(worst_change <= 2000, worst_change, 2000, "ns",
+                   "snapshot restore at most 2 us per region change undone (worst kind)");
+    if (!isnan(worst_growth))
+        add_target(worst_growth <= 1.5, worst_growth, 1.5, "x",
+                   "  the same at 10,000 regions as at 10 (within 1.5x, worst kind)");
+    if ((r = find_row("snap_fuzz_small"))) {
+        v = r->nat / r->lib;
+        add_target(v >= 30, v, 30, "x",
+                   "fuzz iteration + restore at least 30x faster than native fork, 16 MiB");
+    }
+    if ((r = find_row("snap_fuzz_fork"))) {
+        v = r->nat / r->lib;
+        add_target(v >= 300, v, 300, "x",
+                   "fuzz iteration + restore at least 300x faster than native fork, %llu MiB",
+                   (unsigned long long)(cfg.fork_bytes / MIB));
+    }
+    struct row *rf;
+    if ((r = find_row("snap_take")) && (rf = find_row("snap_take_fork")))
+        add_target(r->lib <= rf->lib, rf->lib / r->lib, 1, "x",
+                   "snapshot take no slower than gmm_space_fork (fork/take)");
 #ifdef GMM_HAVE_UNICORN
     for (int i = 0; i < nrows; i++) {
         r = &rows[i];
@@ -2169,7 +2609,7 @@ static void print_table(void)
                     printf("[%d] %s\n", ++notes, rows[i].note);
     }
     if (ntargets) {
-        printf("\ntargets (DESIGN.md, issue 6; host windows: issue 11)\n");
+        printf("\ntargets (DESIGN.md, issue 6; host windows: issue 11; snapshots: issue 14)\n");
         for (int i = 0; i < ntargets; i++)
             printf("  %-7s %-80s %s\n", targets[i].met ? "MET" : "MISSED", targets[i].text,
                    targets[i].value);
@@ -2364,12 +2804,13 @@ static int cg_main(const char *op, uint64_t n)
 
 /* The parts of the benchmark, for --only. */
 enum { PART_MEMORY = 1, PART_MM = 2, PART_RW = 4, PART_FORK = 8, PART_TOUCH = 16,
-       PART_WINDOW = 32, PART_ALL = 63 };
+       PART_WINDOW = 32, PART_SNAPSHOT = 64, PART_ALL = 127 };
 static const struct {
     const char *name;
     unsigned bit;
 } parts[] = {{"memory", PART_MEMORY}, {"mm", PART_MM},       {"rw", PART_RW},
-             {"fork", PART_FORK},     {"touch", PART_TOUCH}, {"window", PART_WINDOW}};
+             {"fork", PART_FORK},     {"touch", PART_TOUCH}, {"window", PART_WINDOW},
+             {"snapshot", PART_SNAPSHOT}};
 
 /* "window,touch" -> the bits; 0 for an unknown name. */
 static unsigned parse_parts(const char *list)
@@ -2392,7 +2833,8 @@ static unsigned parse_parts(const char *list)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench [--quick] [--json] [--only PART[,PART...]]\n"
-               "       PART: memory, mm, rw, fork, touch, window (default: all)\n"
+               "       PART: memory, mm, rw, fork, touch, window, snapshot (default: all)\n"
+               "       bench --snapshot-soak N   (memory over N snapshot restores)\n"
                "       bench --callgrind OP [N]   (OP from --list)\n"
                "       bench --list\n");
 }
@@ -2426,6 +2868,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--callgrind") && i + 1 < argc) {
             uint64_t n = i + 2 < argc ? strtoull(argv[i + 2], NULL, 0) : 0;
             return cg_main(argv[i + 1], n);
+        } else if (!strcmp(argv[i], "--snapshot-soak") && i + 1 < argc) {
+            return snapshot_soak(strtoull(argv[i + 1], NULL, 0));
         } else if (!strcmp(argv[i], "--mem-probe") && i + 2 < argc) {
             printf("%.3f\n", probe_value(argv[i + 1], strtoull(argv[i + 2], NULL, 0)));
             return 0;
@@ -2450,6 +2894,8 @@ int main(int argc, char **argv)
         bench_touch();
     if (only & PART_WINDOW)
         bench_window();
+    if (only & PART_SNAPSHOT)
+        bench_snapshot();
     eval_targets();
     if (json)
         print_json();

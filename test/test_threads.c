@@ -4,7 +4,8 @@
  * objects; pointers that stay valid memory until the CPU quiesces; TLBs
  * that see other threads' changes; gmm_translate from several threads,
  * each through TLBs of its own; a host window that two threads load and
- * store through while a third changes the space.  Run under
+ * store through while a third changes the space; snapshot restores while
+ * another thread uses a CPU object.  Run under
  * ThreadSanitizer by .ci/run (-DGMM_TSAN=ON) and under ASan+UBSan with the
  * rest.
  */
@@ -1110,6 +1111,118 @@ static void read_from_two_threads_while_a_third_recycles_the_frames(void **state
     gmm_system_destroy(sh.sys);
 }
 
+/* Snapshot restores while another thread uses a CPU object.  The CPU
+ * thread loads from private pages written before the snapshot (a restore
+ * puts back exactly what they hold) and stores into MAP_SHARED memory
+ * (never restored: its frames belong to the object, so a store that lands
+ * after a restore is still seen); the main thread dirties other memory,
+ * maps and unmaps, and restores. */
+#define SNAP_RO 0x50000000ull
+#define SNAP_SHM 0x50100000ull
+#define SNAP_DIRTY 0x50200000ull
+#define SNAP_PAGES 8
+
+struct snap_cpu_arg {
+    gmm_space *s;
+    volatile int stop; /* atomic */
+    long iters, bad;
+    uint8_t last[SNAP_PAGES]; /* the last value stored in each shared page */
+};
+
+static void *snap_cpu_thread(void *p)
+{
+    struct snap_cpu_arg *a = p;
+    gmm_cpu *cpu = gmm_cpu_create(a->s);
+    if (!cpu) {
+        a->bad++;
+        return NULL;
+    }
+    uint64_t seed = 0xD1B54A32D192ED03ull;
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        uint64_t r = next_rand(&seed);
+        uint64_t pg = r % SNAP_PAGES;
+        const uint8_t *q = gmm_cpu_translate(cpu, SNAP_RO + pg * PG + (r >> 8) % PG,
+                                             GMM_ACCESS_READ);
+        if (!q || *q != (uint8_t)(0x40 + pg))
+            a->bad++;
+        uint8_t *o = gmm_cpu_translate(cpu, SNAP_SHM + pg * PG, GMM_ACCESS_WRITE);
+        if (!o || *o != a->last[pg]) {
+            a->bad++;
+        } else {
+            *o = a->last[pg] = (uint8_t)(r >> 32);
+        }
+        if (++a->iters % 16 == 0)
+            gmm_cpu_quiesce(cpu);
+    }
+    gmm_cpu_destroy(cpu);
+    return NULL;
+}
+
+static void snapshot_restores_while_another_thread_uses_a_cpu(void **state)
+{
+    (void)state;
+    gmm_system *sys = gmm_system_create(NULL);
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    uint8_t page[PG];
+    assert_int_equal(gmm_sys_mmap(s, SNAP_RO, SNAP_PAGES * PG, RW, ANON_PRIV | GMM_MAP_FIXED, -1,
+                                  0),
+                     (int64_t)SNAP_RO);
+    assert_int_equal(gmm_sys_mmap(s, SNAP_SHM, SNAP_PAGES * PG, RW,
+                                  GMM_MAP_SHARED | GMM_MAP_ANONYMOUS | GMM_MAP_FIXED, -1, 0),
+                     (int64_t)SNAP_SHM);
+    assert_int_equal(gmm_sys_mmap(s, SNAP_DIRTY, SNAP_PAGES * PG, RW, ANON_PRIV | GMM_MAP_FIXED,
+                                  -1, 0),
+                     (int64_t)SNAP_DIRTY);
+    for (uint64_t i = 0; i < SNAP_PAGES; i++) {
+        memset(page, (int)(0x40 + i), sizeof(page));
+        assert_int_equal(gmm_write(s, SNAP_RO + i * PG, page, PG), 0);
+        memset(page, 0, sizeof(page));
+        assert_int_equal(gmm_write(s, SNAP_SHM + i * PG, page, PG), 0);
+        memset(page, (int)(0x80 + i), sizeof(page));
+        assert_int_equal(gmm_write(s, SNAP_DIRTY + i * PG, page, PG), 0);
+    }
+    gmm_snapshot *snap = gmm_snapshot_take(s);
+    assert_non_null(snap);
+    struct snap_cpu_arg a;
+    memset(&a, 0, sizeof(a));
+    a.s = s;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, snap_cpu_thread, &a), 0);
+    uint64_t seed = 0x8CB92BA72F3D8DD7ull, deadline = now_ns() + 500000000u;
+    long restores = 0;
+    while (now_ns() < deadline || restores < 100) {
+        uint64_t r = next_rand(&seed);
+        uint8_t v = (uint8_t)r;
+        assert_int_equal(gmm_write(s, SNAP_DIRTY + (r >> 8) % (SNAP_PAGES * PG), &v, 1), 0);
+        int64_t m = gmm_sys_mmap(s, 0, 4 * PG, RW, ANON_PRIV, -1, 0);
+        assert_true(m > 0);
+        assert_int_equal(gmm_write(s, (gmm_addr)m, &v, 1), 0);
+        assert_int_equal(gmm_sys_munmap(s, SNAP_DIRTY + ((r >> 16) % SNAP_PAGES) * PG, PG), 0);
+        assert_int_equal(gmm_snapshot_restore(s, snap), 0);
+        restores++;
+        uint8_t got;
+        gmm_addr at = SNAP_DIRTY + ((r >> 24) % SNAP_PAGES) * PG + (r >> 32) % PG;
+        assert_int_equal(gmm_read(s, at, &got, 1), 0);
+        assert_int_equal(got, 0x80 + (at - SNAP_DIRTY) / PG);
+    }
+    __atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    print_message("[ threads ] snapshot: %ld restores, %ld CPU loads + stores\n", restores,
+                  a.iters);
+    assert_int_equal(a.bad, 0);
+    assert_true(a.iters > 100);
+    for (uint64_t i = 0; i < SNAP_PAGES; i++) {
+        uint8_t got;
+        assert_int_equal(gmm_read(s, SNAP_SHM + i * PG, &got, 1), 0);
+        assert_int_equal(got, a.last[i]);
+    }
+    assert_int_equal(gmm_snapshot_restore(s, snap), 0);
+    CHECK(s);
+    gmm_snapshot_discard(snap);
+    gmm_space_destroy(s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
 #if defined(__linux__) && defined(__x86_64__)
@@ -1127,6 +1240,7 @@ int main(void)
         cmocka_unit_test(translate_tlb_of_a_destroyed_space_is_not_used_for_one_at_its_address),
         cmocka_unit_test(translate_one_thread_many_spaces),
         cmocka_unit_test(read_from_two_threads_while_a_third_recycles_the_frames),
+        cmocka_unit_test(snapshot_restores_while_another_thread_uses_a_cpu),
 #if defined(__linux__) && defined(__x86_64__)
         cmocka_unit_test(window_loads_and_stores_from_two_threads_while_a_third_changes_the_space),
 #endif

@@ -50,6 +50,7 @@
                                    which the checker walks after every call */
 #define DEFAULT_FRAME_CAP 2048  /* 8 MiB of guest memory */
 #define MAX_FRAME_CAP 8192
+#define NSNAPS 6 /* snapshot handles the harness keeps, live or stale */
 
 static void die(const char *what, const char *detail)
 {
@@ -252,6 +253,16 @@ struct world {
     int faults;
     gmm_fault last_fault;
     gmm_space *last_fault_space;
+    /* Snapshots, live or not: a handle stays here after its discard (or
+     * its space's destruction, or a restore of an older one) so that it
+     * can be used stale.  seq orders the takes (snapshots form a stack). */
+    struct snaprec {
+        gmm_snapshot *h;
+        gmm_space *s;   /* its space while live, else NULL */
+        char *maps;     /* the maps text at take time (malloc) */
+        uint64_t seq;
+    } snaps[NSNAPS];
+    uint64_t snap_seq;
     uint8_t buf[BUF_SIZE], buf2[BUF_SIZE], expect[BUF_SIZE];
 };
 
@@ -694,7 +705,7 @@ enum {
     OP_FORK, OP_DESTROY, OP_MAPS, OP_STATUS, OP_SMAPS, OP_RLIMIT, OP_INIT_BRK,
     OP_EXEC_ONLY, OP_EXEC_RESET, OP_SETUP_STACK, OP_SET_CODE, OP_FILE_WRITTEN,
     OP_FILE_RESIZED, OP_FILE_SYNC, OP_FILE_FAIL, OP_FRAME_CAP, OP_ALLOC_FAIL, OP_USER,
-    OP_ERRORS, OP_CREATE, OP_CACHED, OP_CPU, OP_WINDOW, OP_WINDOW_TOUCH,
+    OP_ERRORS, OP_CREATE, OP_CACHED, OP_CPU, OP_WINDOW, OP_WINDOW_TOUCH, OP_SNAPSHOT,
     OP_COUNT
 };
 
@@ -922,6 +933,120 @@ static void op_window_touch(struct world *w, struct in *in, gmm_space *s, int sl
     }
 }
 
+/* ---- snapshots ---- */
+
+static char *maps_dup(gmm_space *s)
+{
+    size_t n = gmm_space_maps(s, NULL, 0);
+    char *t = malloc(n + 1);
+    REQUIRE(t != NULL, "harness out of memory");
+    REQUIRE(gmm_space_maps(s, t, n + 1) == n, "maps: length changed between calls");
+    return t;
+}
+
+/* The snapshots of s are stale now: its destruction discarded them. */
+static void snap_forget_space(struct world *w, gmm_space *s)
+{
+    for (int i = 0; i < NSNAPS; i++)
+        if (w->snaps[i].s == s)
+            w->snaps[i].s = NULL;
+}
+
+static void snap_drop(struct snaprec *r)
+{
+    free(r->maps);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A restore that did not succeed must change nothing. */
+static void snap_require_unchanged(gmm_space *s, const char *before, const char *what)
+{
+    char *now = maps_dup(s);
+    REQUIRE(strcmp(now, before) == 0, what);
+    free(now);
+}
+
+/* Take, restore, discard, and a stale or foreign handle (-GMM_EINVAL). */
+static void op_snapshot(struct world *w, struct in *in, gmm_space *s)
+{
+    uint8_t b = u8(in);
+    struct snaprec *r = &w->snaps[(b >> 2) % NSNAPS];
+    switch (b & 3) {
+    case 0: { /* take, into a slot (a live snapshot there is discarded) */
+        if (r->h && r->s)
+            gmm_snapshot_discard(r->h);
+        snap_drop(r);
+        char *maps = maps_dup(s);
+        gmm_snapshot *h = gmm_snapshot_take(s);
+        tr("  snapshot_take = %p\n", (void *)h);
+        if (!h) { /* out of memory: the space is unchanged */
+            snap_require_unchanged(s, maps, "snapshot_take: failed, yet the space changed");
+            free(maps);
+            return;
+        }
+        snap_require_unchanged(s, maps, "snapshot_take changed the maps");
+        r->h = h;
+        r->s = s;
+        r->maps = maps;
+        r->seq = ++w->snap_seq;
+        break;
+    }
+    case 1: { /* restore s with the slot's handle, live, stale or foreign */
+        if (!r->h)
+            return;
+        char *before = maps_dup(s);
+        int e = gmm_snapshot_restore(s, r->h);
+        tr("  snapshot_restore(%llu, %s) = %d\n", (unsigned long long)r->seq,
+           r->s == s ? "own" : r->s ? "foreign" : "stale", e);
+        if (r->s != s) {
+            REQUIRE(e == -GMM_EINVAL, "snapshot_restore: a stale or foreign handle accepted");
+            snap_require_unchanged(s, before, "snapshot_restore: refused, yet the space changed");
+        } else if (e == 0) {
+            snap_require_unchanged(s, r->maps, "snapshot_restore: maps differ from take time");
+            /* The snapshots of s taken after it are discarded. */
+            for (int i = 0; i < NSNAPS; i++)
+                if (w->snaps[i].s == s && w->snaps[i].seq > r->seq)
+                    w->snaps[i].s = NULL;
+        } else {
+            REQUIRE(e == -GMM_ENOMEM, "snapshot_restore: unexpected result");
+            snap_require_unchanged(s, before, "snapshot_restore: failed, yet the space changed");
+        }
+        free(before);
+        break;
+    }
+    case 2: /* discard (twice, or after its space went: nothing happens) */
+        if (!r->h)
+            return;
+        tr("  snapshot_discard(%llu, %s)\n", (unsigned long long)r->seq, r->s ? "live" : "stale");
+        if (r->s) {
+            gmm_snapshot_discard(r->h);
+            r->s = NULL;
+        } else {
+            uint64_t blocks = w->alloc.live_blocks;
+            gmm_snapshot_discard(r->h);
+            REQUIRE(w->alloc.live_blocks == blocks, "snapshot_discard of a stale handle freed");
+        }
+        break;
+    default: { /* a stale handle of any slot against s, or discard(NULL) */
+        gmm_snapshot_discard(NULL);
+        for (int i = 0; i < NSNAPS; i++) {
+            struct snaprec *o = &w->snaps[i];
+            if (o->h && o->s != s) {
+                char *before = maps_dup(s);
+                int e = gmm_snapshot_restore(s, o->h);
+                tr("  snapshot_restore(%llu, %s) = %d\n", (unsigned long long)o->seq,
+                   o->s ? "foreign" : "stale", e);
+                REQUIRE(e == -GMM_EINVAL, "snapshot_restore: a stale or foreign handle accepted");
+                snap_require_unchanged(s, before, "snapshot_restore: refused, yet the space changed");
+                free(before);
+                break;
+            }
+        }
+        break;
+    }
+    }
+}
+
 /* The space in slot goes: its window is destroyed before or after it
  * (either order is allowed; after, the window must report MAPERR). */
 static void destroy_space(struct world *w, int slot, bool window_first)
@@ -930,6 +1055,7 @@ static void destroy_space(struct world *w, int slot, bool window_first)
     gmm_window *win = w->win[slot];
     w->win[slot] = NULL;
     forget_space(w, s);
+    snap_forget_space(w, s);
     w->sp[slot] = NULL;
     if (win && window_first)
         gmm_window_destroy(win);
@@ -1138,6 +1264,9 @@ static void run_op(struct world *w, struct in *in)
     case OP_WINDOW_TOUCH:
         op_window_touch(w, in, s, slot);
         break;
+    case OP_SNAPSHOT:
+        op_snapshot(w, in, s);
+        break;
     case OP_MAPS:
         check_text(in, s, gmm_space_maps);
         break;
@@ -1291,6 +1420,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gmm_system_destroy(w.sys);
     for (int i = 0; i < MAX_SPACES; i++)
         gmm_window_destroy(w.win[i]);
+    for (int i = 0; i < NSNAPS; i++)
+        snap_drop(&w.snaps[i]);
     if (w.alloc.live_blocks || w.alloc.live_bytes) {
         char msg[64];
         snprintf(msg, sizeof(msg), "%llu blocks", (unsigned long long)w.alloc.live_blocks);

@@ -29,7 +29,7 @@ OPS = """MMAP MUNMAP MPROTECT BRK MREMAP MADVISE MSYNC MLOCK MLOCK2 MUNLOCK MLOC
 MUNLOCKALL MINCORE MBIND GET_MEMPOLICY SET_MEMPOLICY ANON_NAME READ_WRITE TRANSLATE
 FORK DESTROY MAPS STATUS SMAPS RLIMIT INIT_BRK EXEC_ONLY EXEC_RESET SETUP_STACK SET_CODE
 FILE_WRITTEN FILE_RESIZED FILE_SYNC FILE_FAIL FRAME_CAP ALLOC_FAIL USER ERRORS CREATE
-CACHED CPU WINDOW WINDOW_TOUCH""".split()
+CACHED CPU WINDOW WINDOW_TOUCH SNAPSHOT""".split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 PROT_R, PROT_W, PROT_X = 1, 2, 4
@@ -343,6 +343,38 @@ seed('window_stack_growth',
      mmap(low(100), npages(2), 3, flags(T_PRIV_ANON, F_GROWSDOWN | F_FIXED), i386=True) +
      op('WINDOW_TOUCH') + u8(3) + u8(0) + u8(255) + u8(0) + op('EXEC_RESET') +
      op('WINDOW_TOUCH') + u8(2) + u8(0) + u8(0) + u8(0) + MAPPABLE)
+
+def snap(sub, idx=0, slot=0, i386=False):
+    """sub: 0 take into handle idx, 1 restore with it, 2 discard it, 3 a stale one."""
+    return op('SNAPSHOT', slot, i386) + u8(sub | idx << 2)
+
+
+S_TAKE, S_RESTORE, S_DISCARD, S_STALE = range(4)
+seed('snapshot_restore_changes',
+     mmap(special(0), npages(8), 3, ANON) + write(recent(0), 2048) + op('BRK') + u8(2) + u16(2) +
+     snap(S_TAKE) + write(recent(0, 1), 1024) + op('MUNMAP') + recent(0, 2) + npages(1) +
+     op('MPROTECT') + recent(0, 4) + npages(2) + u8(PROT_R) +
+     mmap(special(0), npages(3), 3, ANON) + write(recent(1)) + op('BRK') + u8(2) + u16(5) +
+     snap(S_RESTORE) + read(recent(0), 2048) + text('MAPS') + write(recent(0, 5)) +
+     snap(S_RESTORE) + snap(S_DISCARD) + snap(S_RESTORE) + snap(S_STALE) + snap(S_DISCARD))
+seed('snapshot_nested_foreign',
+     mmap(special(0), npages(4), 3, ANON, i386=True) + write(recent(0), i386=True) +
+     snap(S_TAKE, 0) + op('MREMAP') + recent(0) + npages(4) + npages(8) + u8(1) + special(0) +
+     snap(S_TAKE, 1) + op('FORK') + u8(1) + snap(S_TAKE, 2, slot=1) + write(recent(0), slot=1) +
+     snap(S_RESTORE, 2) + snap(S_RESTORE, 0) + snap(S_RESTORE, 1) + snap(S_STALE) +
+     snap(S_RESTORE, 2, slot=1) + op('DESTROY', 1) + u8(0) + snap(S_RESTORE, 2) +
+     snap(S_DISCARD, 2) + snap(S_TAKE, 1) + snap(S_RESTORE, 1))
+def wstore(idx, page, off=0, slot=0):
+    """A store through the window (the harness reads the stored value last)."""
+    return wtouch(idx, page, True, off, slot) + u8(5)
+
+
+seed('snapshot_window_cpu',
+     window(0) + mmap(special(0), npages(8), 3, ANON) + wstore(0, 1) + cpu(0) +
+     snap(S_TAKE, 3) + wstore(0, 1) + wstore(0, 2) + cpu(1) + recent(0, 3) +
+     u8(2 | 0x10) + cached(0) + op('MUNMAP') + recent(0) + npages(8) + snap(S_RESTORE, 3) +
+     cached(0) + wtouch(0, 1) + wtouch(0, 2) + cpu(2) + snap(S_RESTORE, 3) +
+     op('EXEC_RESET') + snap(S_RESTORE, 3) + wtouch(0, 3) + MAPPABLE)
 seed('empty', b'')
 
 
