@@ -400,7 +400,11 @@ static int window_map_run(gmm_window *w, uint64_t pn, uint64_t n, const pte_t *s
     for (uint64_t i = 0; i < n; i++) {
         pte_t *slot = pt_slot(&w->map, pn + i, true);
         if (!slot) {
-            /* No memory to record it: unmap what is not recorded. */
+            /* No memory to record it: the run just mapped goes (the
+             * flush alone unmaps only when something is recorded), then
+             * everything else. */
+            if (host_window_none(addr, n << PAGE_SHIFT))
+                abort();
             window_flush(w);
             return -1;
         }

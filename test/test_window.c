@@ -1557,6 +1557,62 @@ static void install_handler_again_after_it_was_replaced(void **state)
     gmm_system_destroy(sys);
 }
 
+/* An allocator that fails its k-th allocation from now on (k 0: never). */
+struct failing {
+    long calls, fail_at;
+};
+
+static void *failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    (void)old_size;
+    struct failing *f = ud;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (!ptr && f->fail_at && ++f->calls == f->fail_at)
+        return NULL;
+    return realloc(ptr, new_size);
+}
+
+/* Out of memory inside a window fault (page tables, the window's own
+ * record of what it maps): the fault reports SIGBUS/GMM_BUS_OOM or
+ * succeeds, and the window never keeps a host mapping it has not
+ * recorded (fuzzer finding: a run mapped, then its record failed with
+ * nothing recorded yet, stayed mapped). */
+static void window_fault_out_of_memory_leaves_no_unrecorded_mapping(void **state)
+{
+    (void)state;
+    for (long k = 1; k <= 12; k++) {
+        struct failing f = {0, 0};
+        gmm_system *sys = gmm_system_create_mappable_with_allocator(NULL, failing_alloc, &f);
+        assert_non_null(sys);
+        gmm_space *s = gmm_space_create(sys, GMM_ABI_I386);
+        gmm_window *w = gmm_window_create(s, 0, 1ull << 32);
+        assert_non_null(w);
+        int64_t a = gmm_sys_mmap(s, 0, 64 * PG, GMM_PROT_READ | GMM_PROT_WRITE,
+                                 GMM_MAP_PRIVATE | GMM_MAP_ANONYMOUS, -1, 0);
+        assert_true(a > 0);
+        f.calls = 0;
+        f.fail_at = k;
+        gmm_fault out;
+        int r = gmm_window_fault(w, (uintptr_t)gmm_window_base(w) + (uintptr_t)a + 5 * PG,
+                                 GMM_ACCESS_WRITE, &out);
+        f.fail_at = 0;
+        if (r == 1) {
+            assert_int_equal(out.signo, GMM_SIGBUS);
+            assert_int_equal(out.code, GMM_BUS_OOM);
+        } else {
+            assert_int_equal(r, 0);
+        }
+        assert_null(gmm_window_check(w));
+        assert_null(gmm_system_check(sys));
+        gmm_window_destroy(w);
+        gmm_space_destroy(s);
+        gmm_system_destroy(sys);
+    }
+}
+
 int main(void)
 {
     /* The ready-made handler, installed once; each test puts it back. */
@@ -1602,6 +1658,7 @@ int main(void)
         cmocka_unit_test(sequential_touch_of_256_mib_needs_few_host_mappings),
         cmocka_unit_test(window_registry_is_bounded_and_every_window_is_found),
         cmocka_unit_test(install_handler_again_after_it_was_replaced),
+        cmocka_unit_test(window_fault_out_of_memory_leaves_no_unrecorded_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
