@@ -86,16 +86,9 @@ void anon_prepare(gmm_space *s, struct region *r)
         r->anon = __atomic_add_fetch(&s->sys->next_anon, 1, __ATOMIC_RELAXED);
 }
 
-static inline bool readable(uint32_t flags)
-{
-    /* x86 page tables: any access right implies read, but for pages under
-     * the execute-only protection key. */
-    return (flags & VM_ACCESS_FLAGS) != 0 && !(flags & VM_PKEY_EXEC);
-}
-
 static bool access_ok(uint32_t flags, int access)
 {
-    if ((access & GMM_ACCESS_READ) && !readable(flags))
+    if ((access & GMM_ACCESS_READ) && !vm_readable(flags))
         return false;
     if ((access & GMM_ACCESS_WRITE) && !(flags & VM_WRITE))
         return false;
@@ -225,7 +218,7 @@ enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int access, stru
 int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte)
 {
     int grant = 0;
-    if (readable(r->flags))
+    if (vm_readable(r->flags))
         grant |= GMM_ACCESS_READ;
     if (r->flags & VM_WRITE) {
         frame_t f = pte_frame(pte);

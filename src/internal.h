@@ -789,6 +789,13 @@ GMM_HIDDEN size_t text_finish(struct text *t);
 /* The maps line of region r. */
 GMM_HIDDEN void maps_show_region(gmm_space *s, const struct region *r, struct text *t);
 
+/* x86 page tables: any access right implies read, but for pages under the
+ * execute-only protection key. */
+static inline bool vm_readable(uint32_t flags)
+{
+    return (flags & VM_ACCESS_FLAGS) != 0 && !(flags & VM_PKEY_EXEC);
+}
+
 /* Region flags for prot in space s (Linux calc_vm_prot_bits with the
  * execute-only pkey when prot is exactly PROT_EXEC). */
 static inline uint32_t space_prot_bits(const gmm_space *s, int prot)

@@ -118,8 +118,7 @@ int gmm_space_region_next(gmm_space *s, gmm_addr addr, gmm_region_info *out)
         out->end = r->end;
         out->prot = (f & VM_READ ? GMM_PROT_READ : 0) | (f & VM_WRITE ? GMM_PROT_WRITE : 0) |
                     (f & VM_EXEC ? GMM_PROT_EXEC : 0);
-        bool readable = (f & VM_ACCESS_FLAGS) && !(f & VM_PKEY_EXEC);
-        out->access = (readable ? GMM_ACCESS_READ : 0) | (f & VM_WRITE ? GMM_ACCESS_WRITE : 0) |
+        out->access = (vm_readable(f) ? GMM_ACCESS_READ : 0) | (f & VM_WRITE ? GMM_ACCESS_WRITE : 0) |
                       (f & VM_EXEC ? GMM_ACCESS_EXEC : 0);
         out->kind = !r->obj                  ? GMM_REGION_ANON
                     : r->obj->kind == OBJ_FILE ? GMM_REGION_FILE

@@ -322,7 +322,6 @@ void window_detach_all(gmm_space *s)
         gmm_window *w = s->windows;
         s->windows = w->next;
         window_flush(w);
-        map_drop_all(w);
         w->space = NULL;
     }
 }
@@ -337,42 +336,49 @@ gmm_space *gmm_window_space(const gmm_window *w)
     return w->space;
 }
 
-void gmm_window_set_budget(gmm_window *w, uint64_t max_host_mappings)
+/* The lock of w's space, taken when it still has one (a detached window's
+ * state changes no more): the space, or NULL. */
+static gmm_space *window_lock(gmm_window *w)
 {
     gmm_space *s = w->space;
     if (s)
         space_lock(s);
+    return s;
+}
+
+static void window_unlock(gmm_space *s)
+{
+    if (s)
+        space_unlock(s);
+}
+
+void gmm_window_set_budget(gmm_window *w, uint64_t max_host_mappings)
+{
+    gmm_space *s = window_lock(w);
     w->budget = max_host_mappings < 16 ? 16 : max_host_mappings;
     if (w->host_maps > w->budget)
         window_flush(w);
-    if (s)
-        space_unlock(s);
+    window_unlock(s);
 }
 
 void gmm_window_set_fault_around(gmm_window *w, unsigned pages)
 {
-    gmm_space *s = w->space;
-    if (s)
-        space_lock(s);
+    gmm_space *s = window_lock(w);
     unsigned n = 1;
     while (n < pages && n < MAX_AROUND)
         n <<= 1;
     w->fault_around = w->around = n;
-    if (s)
-        space_unlock(s);
+    window_unlock(s);
 }
 
 void gmm_window_get_stats(gmm_window *w, gmm_window_stats *out)
 {
-    gmm_space *s = w->space;
-    if (s)
-        space_lock(s);
+    gmm_space *s = window_lock(w);
     *out = w->stats;
     out->pages_mapped = w->map.present;
     out->host_mappings = w->host_maps;
     out->budget = w->budget;
-    if (s)
-        space_unlock(s);
+    window_unlock(s);
 }
 
 /* ---- the fault ---- */
@@ -743,12 +749,9 @@ const char *window_check_space(gmm_space *s)
 const char *gmm_window_check(gmm_window *w)
 {
     static __thread char buf[600];
-    gmm_space *s = w->space;
-    if (s)
-        space_lock(s);
+    gmm_space *s = window_lock(w);
     const char *err = window_check(w, buf, sizeof(buf));
-    if (s)
-        space_unlock(s);
+    window_unlock(s);
     return err;
 }
 

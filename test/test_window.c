@@ -1029,70 +1029,71 @@ static void execute_only_memory_faults_pkuerr_on_a_load_through_the_window(void 
 /* Two windows whose reservations touch (the host places one right below
  * the other): the page at the end of one and the page at the start of the
  * other may map the same kind of thing, which the kernel merges into one
- * line of /proc/self/maps. */
+ * line of /proc/self/maps.  touching_windows makes them (fault-around off)
+ * with a page mapped at both ends of [LO, HI), or skips the test where
+ * the host placed them apart. */
+struct touching {
+    gmm_system *sys;
+    gmm_space *s;
+    gmm_window *below, *above;
+};
+
+static void touching_done(struct touching *t)
+{
+    gmm_window_destroy(t->below);
+    gmm_window_destroy(t->above);
+    gmm_space_destroy(t->s);
+    gmm_system_destroy(t->sys);
+}
+
+static void touching_windows(struct touching *t)
+{
+    t->sys = window_system();
+    t->s = new_space(t->sys, GMM_ABI_X86_64);
+    gmm_window *w1 = new_window(t->s, LO, HI);
+    gmm_window *w2 = new_window(t->s, LO, HI);
+    uintptr_t b1 = (uintptr_t)gmm_window_base(w1), b2 = (uintptr_t)gmm_window_base(w2);
+    t->below = b2 < b1 ? w2 : w1;
+    t->above = b2 < b1 ? w1 : w2;
+    if (b2 + HI != b1 + LO && b1 + HI != b2 + LO) {
+        /* skip() leaves the test at once: free what it made first. */
+        touching_done(t);
+        skip();
+    }
+    gmm_window_set_fault_around(t->below, 1);
+    gmm_window_set_fault_around(t->above, 1);
+    map_fixed(t->s, LO, PG, RW, ANON_PRIV, -1);
+    map_fixed(t->s, HI - PG, PG, RW, ANON_PRIV, -1);
+}
+
 static void touching_reservations_with_zero_pages_at_their_ends(void **state)
 {
     (void)state;
-    gmm_system *sys = window_system();
-    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
-    gmm_window *w1 = new_window(s, LO, HI);
-    gmm_window *w2 = new_window(s, LO, HI);
-    uintptr_t b1 = (uintptr_t)gmm_window_base(w1), b2 = (uintptr_t)gmm_window_base(w2);
-    if (b2 + HI != b1 + LO && b1 + HI != b2 + LO) {
-        /* skip() leaves the test at once: free what it made first. */
-        gmm_window_destroy(w1);
-        gmm_window_destroy(w2);
-        gmm_space_destroy(s);
-        gmm_system_destroy(sys);
-        skip();
-    }
-    gmm_window *below = b2 < b1 ? w2 : w1, *above = b2 < b1 ? w1 : w2;
-    gmm_window_set_fault_around(below, 1);
-    gmm_window_set_fault_around(above, 1);
-    map_fixed(s, LO, PG, RW, ANON_PRIV, -1);
-    map_fixed(s, HI - PG, PG, RW, ANON_PRIV, -1);
+    struct touching t;
+    touching_windows(&t);
+    gmm_window *below = t.below, *above = t.above;
     assert_int_equal(load(above, LO), 0);
     assert_int_equal(load(below, HI - PG), 0);
-    WCHECK(sys, below);
-    WCHECK(sys, above);
-    gmm_window_destroy(w1);
-    gmm_window_destroy(w2);
-    gmm_space_destroy(s);
-    gmm_system_destroy(sys);
+    WCHECK(t.sys, below);
+    WCHECK(t.sys, above);
+    touching_done(&t);
 }
 
 static void touching_reservations_with_consecutive_frames_at_their_ends(void **state)
 {
     (void)state;
-    gmm_system *sys = window_system();
-    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
-    gmm_window *w1 = new_window(s, LO, HI);
-    gmm_window *w2 = new_window(s, LO, HI);
-    uintptr_t b1 = (uintptr_t)gmm_window_base(w1), b2 = (uintptr_t)gmm_window_base(w2);
-    if (b2 + HI != b1 + LO && b1 + HI != b2 + LO) {
-        /* skip() leaves the test at once: free what it made first. */
-        gmm_window_destroy(w1);
-        gmm_window_destroy(w2);
-        gmm_space_destroy(s);
-        gmm_system_destroy(sys);
-        skip();
-    }
-    gmm_window *below = b2 < b1 ? w2 : w1, *above = b2 < b1 ? w1 : w2;
-    gmm_window_set_fault_around(below, 1);
-    gmm_window_set_fault_around(above, 1);
-    map_fixed(s, LO, PG, RW, ANON_PRIV, -1);
-    map_fixed(s, HI - PG, PG, RW, ANON_PRIV, -1);
+    struct touching t;
+    touching_windows(&t);
+    gmm_space *s = t.s;
+    gmm_window *below = t.below, *above = t.above;
     /* Frames in this order: HI - PG gets frame f, LO frame f + 1. */
     assert_int_equal(gmm_write(s, HI - PG, "a", 1), 0);
     assert_int_equal(gmm_write(s, LO, "b", 1), 0);
     assert_int_equal(load(below, HI - PG), 'a');
     assert_int_equal(load(above, LO), 'b');
-    WCHECK(sys, below);
-    WCHECK(sys, above);
-    gmm_window_destroy(w1);
-    gmm_window_destroy(w2);
-    gmm_space_destroy(s);
-    gmm_system_destroy(sys);
+    WCHECK(t.sys, below);
+    WCHECK(t.sys, above);
+    touching_done(&t);
 }
 
 /* Holes punched in one large host mapping add mappings: past the budget
