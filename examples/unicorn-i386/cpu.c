@@ -1,0 +1,384 @@
+/*
+ * cpu.c - one Unicorn 2 engine per guest thread: the GDT and segments the
+ * guest expects, the FPU as Linux starts a task, copying a CPU into a new
+ * engine (fork, clone), and the loop that runs a thread: guest code with
+ * klock released, then system calls, faults and signals with klock held.
+ *
+ * Unicorn runs the guest at CPL 0 with flat ring-0 code and data
+ * descriptors; TLS descriptors live in GDT entries 6..8 as on Linux.  The
+ * GDT is a host page of the thread's own, mapped read-only at GDT_ADDR by
+ * mem_attach; accessed bits are preset so the CPU never writes it.  SS
+ * must hold a 32-bit descriptor before the guest loads any segment:
+ * otherwise its first `mov %ax,%gs` turns the stack 16-bit
+ * (UNICORN-NOTES).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <unicorn/x86.h>
+
+#include "kernel.h"
+
+#define GDT_CODE 4
+#define GDT_DATA 5
+#define GDT_TLS_MIN 6
+#define GDT_TLS_MAX 8
+
+uint32_t reg_get(struct thread *t, int reg)
+{
+    uint32_t v = 0;
+    uc_reg_read(t->uc, reg, &v);
+    return v;
+}
+
+void reg_set(struct thread *t, int reg, uint32_t v)
+{
+    uc_reg_write(t->uc, reg, &v);
+}
+
+static void reg_set16(struct thread *t, int reg, uint16_t v)
+{
+    uc_reg_write(t->uc, reg, &v);
+}
+
+static uint64_t flat_desc(unsigned type)
+{
+    /* base 0, limit 0xfffff pages, S=1, DPL 0, present, 32-bit, 4 KiB granularity */
+    return 0xffffull | ((uint64_t)type << 40) | (1ull << 44) | (1ull << 47) | (0xfull << 48) |
+           (1ull << 54) | (1ull << 55);
+}
+
+/* The int 0x80 hook and CPU exceptions: record and stop; cpu_run does the
+ * work outside the engine (see kernel.h). */
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+    struct kthread *k = user;
+    k->intno = (int)intno;
+    if (intno != 0x80)
+        k->fault_eip = reg_get(&k->t, UC_X86_REG_EIP);
+    uc_emu_stop(uc);
+}
+
+static const int gprs[] = {UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+                           UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP};
+
+/* The FPU and SSE state of a new task (fninit; MXCSR as Linux sets it). */
+static void fpu_reset(struct thread *t)
+{
+    reg_set16(t, UC_X86_REG_FPCW, 0x037f);
+    reg_set16(t, UC_X86_REG_FPSW, 0);
+    reg_set16(t, UC_X86_REG_FPTAG, 0xffff);
+    reg_set(t, UC_X86_REG_MXCSR, 0x1f80);
+    uint8_t zero[16] = {0};
+    for (int i = 0; i < 8; i++)
+        uc_reg_write(t->uc, UC_X86_REG_XMM0 + i, zero);
+}
+
+static int load_flat_segments(struct thread *t)
+{
+    uc_x86_mmr gdtr = {0, GDT_ADDR, 9 * 8 - 1, 0};
+    if (uc_reg_write(t->uc, UC_X86_REG_GDTR, &gdtr) != UC_ERR_OK)
+        return -1;
+    /* SS first (see the top of this file). */
+    static const int data_regs[] = {UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES};
+    for (int i = 0; i < 3; i++) {
+        uint32_t sel = GDT_DATA << 3;
+        if (uc_reg_write(t->uc, data_regs[i], &sel) != UC_ERR_OK)
+            return -1;
+    }
+    uint32_t cs = GDT_CODE << 3;
+    if (uc_reg_write(t->uc, UC_X86_REG_CS, &cs) != UC_ERR_OK)
+        return -1;
+    reg_set(t, UC_X86_REG_FS, 0);
+    reg_set(t, UC_X86_REG_GS, 0);
+    return 0;
+}
+
+int cpu_create(struct thread *t)
+{
+    uc_engine *uc;
+    if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
+        return -1;
+    uint64_t *gdt = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (gdt == MAP_FAILED) {
+        uc_close(uc);
+        return -1;
+    }
+    gdt[GDT_CODE] = flat_desc(0xb); /* code, readable, accessed */
+    gdt[GDT_DATA] = flat_desc(0x3); /* data, writable, accessed */
+    t->uc = uc;
+    t->gdt = gdt;
+    t->precise = false;
+    uc_hook h;
+    if (uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, kth(t), 1, 0) != UC_ERR_OK)
+        goto fail;
+    if (mem_attach(t))
+        goto fail;
+    if (load_flat_segments(t))
+        goto fail_attached;
+    for (int i = 0; i < 8; i++)
+        reg_set(t, gprs[i], 0);
+    reg_set(t, UC_X86_REG_EFLAGS, 0x202);
+    fpu_reset(t);
+    return 0;
+fail_attached:
+    mem_detach(t);
+fail:
+    uc_close(uc);
+    munmap(gdt, PAGE);
+    t->uc = NULL;
+    t->gdt = NULL;
+    return -1;
+}
+
+void cpu_destroy(struct thread *t)
+{
+    if (!t->uc)
+        return;
+    mem_detach(t);
+    uc_close(t->uc);
+    t->uc = NULL;
+    if (t->gdt)
+        munmap(t->gdt, PAGE);
+    t->gdt = NULL;
+}
+
+/* Copied one by one: uc_context_save/restore is for one engine. */
+int cpu_copy(struct thread *to, const struct thread *from_c)
+{
+    struct thread *from = (struct thread *)from_c; /* reg_get takes no const */
+    for (int i = GDT_TLS_MIN; i <= GDT_TLS_MAX; i++)
+        to->gdt[i] = from->gdt[i];
+    for (int i = 0; i < 8; i++)
+        reg_set(to, gprs[i], reg_get(from, gprs[i]));
+    reg_set(to, UC_X86_REG_EIP, reg_get(from, UC_X86_REG_EIP));
+    reg_set(to, UC_X86_REG_EFLAGS, reg_get(from, UC_X86_REG_EFLAGS));
+    /* Selectors after the TLS entries: a write reloads the descriptor. */
+    static const int segs[] = {UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES,
+                               UC_X86_REG_CS, UC_X86_REG_FS, UC_X86_REG_GS};
+    for (int i = 0; i < 6; i++) {
+        uint32_t sel = reg_get(from, segs[i]);
+        if (uc_reg_write(to->uc, segs[i], &sel) != UC_ERR_OK)
+            reg_set(to, segs[i], 0);
+    }
+    /* x87: the physical registers, then the status word (its TOP field
+     * says which is ST0) and the tags. */
+    for (int i = 0; i < 8; i++) {
+        uint8_t fp[16] = {0};
+        uc_reg_read(from->uc, UC_X86_REG_FP0 + i, fp);
+        uc_reg_write(to->uc, UC_X86_REG_FP0 + i, fp);
+    }
+    static const int fpu16[] = {UC_X86_REG_FPCW, UC_X86_REG_FPSW, UC_X86_REG_FPTAG};
+    for (int i = 0; i < 3; i++) {
+        uint16_t v = 0;
+        uc_reg_read(from->uc, fpu16[i], &v);
+        uc_reg_write(to->uc, fpu16[i], &v);
+    }
+    for (int i = 0; i < 8; i++) {
+        uint8_t x[16] = {0};
+        uc_reg_read(from->uc, UC_X86_REG_XMM0 + i, x);
+        uc_reg_write(to->uc, UC_X86_REG_XMM0 + i, x);
+    }
+    reg_set(to, UC_X86_REG_MXCSR, reg_get(from, UC_X86_REG_MXCSR));
+    return 0;
+}
+
+void cpu_reset_for_exec(struct thread *t, uint32_t entry, uint32_t sp)
+{
+    for (int i = GDT_TLS_MIN; i <= GDT_TLS_MAX; i++)
+        t->gdt[i] = 0;
+    load_flat_segments(t);
+    for (int i = 0; i < 8; i++)
+        reg_set(t, gprs[i], 0);
+    reg_set(t, UC_X86_REG_ESP, sp);
+    reg_set(t, UC_X86_REG_EFLAGS, 0x202);
+    reg_set(t, UC_X86_REG_EIP, entry);
+    fpu_reset(t);
+}
+
+/* set_thread_area(struct user_desc *): a TLS descriptor in GDT 6..8. */
+int cpu_set_tls(struct thread *t, uint32_t udesc)
+{
+    uint32_t d[4];
+    if (guest_read(t, udesc, d, 16))
+        return -EFAULT;
+    uint32_t entry = d[0], base = d[1], limit = d[2], fl = d[3];
+    if (entry == 0xFFFFFFFFu) {
+        for (entry = GDT_TLS_MIN; entry <= GDT_TLS_MAX; entry++)
+            if (!t->gdt[entry])
+                break;
+        if (entry > GDT_TLS_MAX)
+            return -ESRCH;
+        if (guest_write(t, udesc, &entry, 4))
+            return -EFAULT;
+    }
+    if (entry < GDT_TLS_MIN || entry > GDT_TLS_MAX)
+        return -EINVAL;
+    unsigned seg32 = fl & 1, contents = (fl >> 1) & 3, ro = (fl >> 3) & 1, pages = (fl >> 4) & 1,
+             notpresent = (fl >> 5) & 1, useable = (fl >> 6) & 1;
+    uint64_t desc = 0;
+    /* LDT_empty(): base, limit 0, read-exec-only and not present clears it. */
+    if (!(base == 0 && limit == 0 && ro && notpresent)) {
+        if (contents == 3) /* a code segment that is not present: refused as Linux does */
+            return -EINVAL;
+        unsigned type = (contents << 2) | (ro ? 0 : 2) | 1; /* accessed preset */
+        desc = (limit & 0xffffu) | ((uint64_t)(base & 0xffffffu) << 16) | ((uint64_t)type << 40) |
+               (1ull << 44) | (3ull << 45) | ((uint64_t)!notpresent << 47) |
+               ((uint64_t)((limit >> 16) & 0xf) << 48) | ((uint64_t)useable << 52) |
+               ((uint64_t)seg32 << 54) | ((uint64_t)pages << 55) |
+               ((uint64_t)(base >> 24) << 56);
+    }
+    t->gdt[entry] = desc;
+    return 0;
+}
+
+/* ---- stopping engines (see kernel.h) ---- */
+
+static pthread_cond_t watchdog_cv = PTHREAD_COND_INITIALIZER;
+static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
+
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&klock);
+    for (;;) {
+        bool owed = false;
+        for (struct kthread *k = all_threads; k; k = k->all_next) {
+            if (atomic_load(&k->kick) && atomic_load(&k->in_emu) && k->t.uc) {
+                uc_emu_stop(k->t.uc);
+                owed = true;
+            }
+        }
+        if (!owed) {
+            pthread_cond_wait(&watchdog_cv, &klock);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&watchdog_cv, &klock, &ts);
+    }
+    return NULL;
+}
+
+static void watchdog_start(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, watchdog, NULL) == 0)
+        pthread_detach(th);
+}
+
+/* klock held. */
+void cpu_kick(struct thread *t)
+{
+    struct kthread *k = kth(t);
+    pthread_cond_signal(&t->cv);
+    if (k->in_waitfd && k->started)
+        pthread_kill(t->host, kick_signal());
+    if (atomic_load(&k->in_emu) && t->uc) {
+        atomic_store(&k->kick, true);
+        uc_emu_stop(t->uc);
+        pthread_once(&watchdog_once, watchdog_start);
+        pthread_cond_signal(&watchdog_cv);
+    }
+}
+
+/* ---- the run loop ---- */
+
+/* A CPU exception of the int hook as the signal Linux sends for it. */
+static void exception_signal(struct thread *t, int intno, uint32_t eip)
+{
+    switch (intno) {
+    case 0: signal_fault(t, G_SIGFPE, 1 /* FPE_INTDIV */, eip); break;
+    case 1:
+    case 3: signal_fault(t, G_SIGTRAP, 0x80 /* SI_KERNEL */, 0); break;
+    case 6: signal_fault(t, G_SIGILL, 2 /* ILL_ILLOPN */, eip); break;
+    case 16:
+    case 19: signal_fault(t, G_SIGFPE, 0x80, eip); break;
+    case 17: signal_fault(t, G_SIGBUS, 0x80, 0); break;
+    default: signal_fault(t, G_SIGSEGV, 0x80 /* SI_KERNEL: #GP, int n */, 0); break;
+    }
+}
+
+/* uc_emu_start returned with no interrupt recorded. */
+static void stopped(struct thread *t, uc_err e)
+{
+    if (signal_pending(t))
+        return; /* a memory hook reported the fault, or a kick */
+    uint32_t eip = reg_get(t, UC_X86_REG_EIP);
+    switch (e) {
+    case UC_ERR_OK: {
+        /* A kick, or hlt (Unicorn halts the CPU; Linux sends SIGSEGV). */
+        uint8_t op = 0;
+        if (!atomic_load(&kth(t)->kick) && eip != RUN_UNTIL &&
+            guest_read(t, eip - 1, &op, 1) == 0 && op == 0xf4)
+            signal_fault(t, G_SIGSEGV, 0x80, 0);
+        else if (eip == RUN_UNTIL)
+            signal_fault(t, G_SIGSEGV, 1 /* SEGV_MAPERR */, eip);
+        return;
+    }
+    case UC_ERR_INSN_INVALID: signal_fault(t, G_SIGILL, 2, eip); return;
+    case UC_ERR_READ_PROT:
+    case UC_ERR_WRITE_PROT:
+    case UC_ERR_FETCH_PROT: signal_fault(t, G_SIGSEGV, 2 /* SEGV_ACCERR */, eip); return;
+    default:
+        if (K.debug)
+            dprintf(K.logfd, "guestmm-run-i386: [%d] stopped at %#x: %s\n", t->tid, eip,
+                    uc_strerror(e));
+        signal_fault(t, G_SIGSEGV, 1, eip);
+        return;
+    }
+}
+
+void cpu_run(struct thread *t)
+{
+    struct kthread *k = kth(t);
+    current = t;
+    pthread_mutex_lock(&klock);
+    for (;;) {
+        if (t->exiting || t->proc->group_exiting)
+            thread_exit(t, t->exit_code);
+        if (signal_pending(t))
+            signal_deliver(t); /* may end the thread */
+        if (t->exiting || t->proc->group_exiting)
+            continue;
+        if (t->in_syscall) {
+            /* Interrupted with nothing delivered: Linux restarts the call. */
+            if ((int32_t)reg_get(t, UC_X86_REG_EAX) == -ERESTARTSYS) {
+                reg_set(t, UC_X86_REG_EIP, reg_get(t, UC_X86_REG_EIP) - 2);
+                reg_set(t, UC_X86_REG_EAX, t->syscall_nr);
+            }
+            t->in_syscall = false;
+        }
+        if (atomic_load(&t->proc->mm->precise) && !t->precise)
+            mem_enable_precise(t);
+        mem_sync(t);
+        k->intno = -1;
+        atomic_store(&k->in_emu, true);
+        pthread_mutex_unlock(&klock);
+
+        uc_err e = uc_emu_start(t->uc, reg_get(t, UC_X86_REG_EIP), RUN_UNTIL, 0, 0);
+
+        atomic_store(&k->in_emu, false);
+        if (k->intno == 0x80) {
+            atomic_store(&k->kick, false);
+            do_syscall(t);
+            pthread_mutex_lock(&klock);
+            continue;
+        }
+        pthread_mutex_lock(&klock);
+        if (k->intno >= 0)
+            exception_signal(t, k->intno, k->fault_eip);
+        else
+            stopped(t, e);
+        atomic_store(&k->kick, false);
+    }
+}

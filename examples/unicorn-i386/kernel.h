@@ -1,0 +1,89 @@
+/*
+ * kernel.h - what cpu.c, proc.c, signal.c, syscall.c and main.c share
+ * beyond runner.h: the per-thread state runner.h's struct thread does not
+ * carry, and the helpers one of these files gives the others.  Nothing
+ * outside those five files includes it.
+ *
+ * Stopping a running engine.  uc_emu_stop from another host thread is lost
+ * when it lands in the few instructions between uc_emu_start clearing
+ * emulation_done and clearing stop_request (uc.c, 2.0.1), and a register
+ * write of EIP inside a hook clears a pending stop too.  So (1) system
+ * calls and signal frames never run inside a hook: the int 0x80 hook only
+ * records the interrupt and stops the engine, and cpu_run does the rest
+ * between two uc_emu_start; (2) cpu_kick marks the thread as owing a stop,
+ * and a watchdog thread repeats uc_emu_stop every millisecond until the
+ * thread is seen out of uc_emu_start.
+ */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <signal.h>
+
+#include "runner.h"
+
+/* Every guest thread is one of these, allocated by proc.c; struct thread
+ * is its first member. */
+struct kthread {
+    struct thread t;
+    atomic_bool in_emu;   /* between uc_emu_start and its return */
+    atomic_bool kick;     /* a stop is owed (the watchdog repeats it) */
+    bool in_waitfd;       /* in wait_fd's ppoll (klock) */
+    bool started;         /* the host thread exists (klock) */
+    int intno;            /* cpu.c: the interrupt that stopped the engine, -1 none */
+    uint32_t fault_eip;   /* cpu.c: EIP of a CPU exception, read in its hook */
+    struct kthread *all_next; /* every live thread (klock) */
+};
+
+static inline struct kthread *kth(struct thread *t)
+{
+    return (struct kthread *)t;
+}
+
+/* The host signal that interrupts wait_fd's ppoll: blocked in every
+ * runner thread, unblocked only inside ppoll. */
+static inline int kick_signal(void)
+{
+    return SIGRTMIN + 3;
+}
+
+/* ---- proc.c ---- */
+extern struct kthread *all_threads;
+/* Iterates every process not reaped (zombies too): NULL starts. */
+struct process *process_next(struct process *p);
+/* The first process with one thread (no engine yet): pid = getpid(). */
+struct thread *proc_create_init(void);
+/* execve of host strings (the first program): 0, or -errno before the
+ * point of no return (nothing changed). */
+int proc_exec(struct thread *t, const char *path, char *const argv[], char *const envp[]);
+/* Wakes up to n waiters of the futex whose key is that of uaddr in t's
+ * space (shared keying, as the kernel's clear_child_tid wake). */
+int futex_wake_addr(struct thread *t, uint32_t uaddr, int n);
+
+/* ---- signal.c ---- */
+struct sighand *sighand_new(void);
+struct sighand *sighand_copy(const struct sighand *from);
+void sighand_put(struct sighand *s);
+/* SIGCHLD to the parent of p, which just became a zombie. */
+void signal_child_exit(struct process *p);
+/* The parent will not wait for p (SIGCHLD ignored or SA_NOCLDWAIT). */
+bool signal_autoreap(struct process *parent);
+
+/* ---- cpu.c ---- */
+/* set_thread_area's work: the struct user_desc at udesc into t's GDT
+ * (entry -1: a free TLS entry, written back).  0 or -errno. */
+int cpu_set_tls(struct thread *t, uint32_t udesc);
+
+/* Linux's signal numbers on i386 (the host's are the same on x86-64). */
+enum {
+    G_SIGHUP = 1, G_SIGINT, G_SIGQUIT, G_SIGILL, G_SIGTRAP, G_SIGABRT, G_SIGBUS, G_SIGFPE,
+    G_SIGKILL, G_SIGUSR1, G_SIGSEGV, G_SIGUSR2, G_SIGPIPE, G_SIGALRM, G_SIGTERM, G_SIGSTKFLT,
+    G_SIGCHLD, G_SIGCONT, G_SIGSTOP, G_SIGTSTP, G_SIGTTIN, G_SIGTTOU, G_SIGURG, G_SIGXCPU,
+    G_SIGXFSZ, G_SIGVTALRM, G_SIGPROF, G_SIGWINCH, G_SIGIO, G_SIGPWR, G_SIGSYS
+};
+
+static inline uint64_t sigbit(int signo)
+{
+    return 1ull << (signo - 1);
+}
+
+#endif
