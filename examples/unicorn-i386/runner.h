@@ -76,6 +76,7 @@ struct mm {
     atomic_uint_fast64_t gen;
     /* A guest SIGSEGV/SIGBUS handler exists: engines need EIP-exact faults. */
     atomic_bool precise;
+    struct mm_mem *mem; /* mem.c's own: attached engines, stale code, flat */
 };
 
 /* One Unicorn region of an engine: a run of guest regions with equal
@@ -174,6 +175,7 @@ struct thread {
     struct ucreg *regs;
     int nregs, capregs;
     uint64_t synced_gen;
+    uint64_t code_seq;   /* stale-code ranges of the mm dropped so far */
     bool precise;        /* engine has the EIP-exact hooks */
     uint64_t faults;     /* window faults resolved (statistics) */
     /* signal.c */
@@ -243,8 +245,17 @@ int mem_attach(struct thread *t);
 void mem_detach(struct thread *t);
 /* Rebuild t's Unicorn regions if t->proc->mm changed since. */
 void mem_sync(struct thread *t);
-/* Turn on EIP-exact faults for t's engine (guest handles SIGSEGV/SIGBUS). */
+/* Turn on EIP-exact faults for the engines of t's mm (the guest handles
+ * SIGSEGV/SIGBUS): each engine adds its hooks at its next mem_sync. */
 void mem_enable_precise(struct thread *t);
+/* execve on an mm no other process shares: every region goes
+ * (gmm_space_exec_reset; flat mode: its own bookkeeping), mem_changed. */
+int mem_exec_reset(struct mm *mm);
+/* The loader's calls (flat mode has no library behind them). */
+int64_t mem_map(struct thread *t, uint32_t addr, uint32_t len, int prot, int flags, int hostfd,
+                uint64_t off); /* gmm_sys_mmap of a HOST fd (the loader's) */
+int mem_init_brk(struct thread *t, uint32_t brk);
+int64_t mem_setup_stack(struct thread *t, uint32_t size);
 /* User copies through the library: 0 or -EFAULT. */
 int guest_read(struct thread *t, uint32_t addr, void *buf, size_t len);
 int guest_write(struct thread *t, uint32_t addr, const void *buf, size_t len);
@@ -260,7 +271,8 @@ int host_get_file(void *user, int fd, gmm_file *out);
  * wakes/kicks a thread that can take it.  Call with klock held. */
 void signal_thread(struct thread *t, const struct siginfo_g *info);
 void signal_process(struct process *p, const struct siginfo_g *info);
-/* A fault of the running thread (no lock needed: current only). */
+/* A fault of the running thread (no lock needed: current only).  Also
+ * called from mem.c's host SIGSEGV handler: it must only store into t. */
 void signal_fault(struct thread *t, int signo, int code, uint32_t addr);
 /* A signal t could take now (not blocked, or a fault)? klock held. */
 bool signal_pending(struct thread *t);
