@@ -233,6 +233,14 @@ int cpu_set_tls(struct thread *t, uint32_t udesc)
                ((uint64_t)(base >> 24) << 56);
     }
     t->gdt[entry] = desc;
+    /* A segment register holding this entry is refreshed, as Linux's
+     * do_set_thread_area does (the CPU caches descriptors). */
+    static const int segs[] = {UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS};
+    for (int i = 0; i < 4; i++) {
+        uint32_t sel = reg_get(t, segs[i]);
+        if ((sel >> 3) == entry && uc_reg_write(t->uc, segs[i], &sel) != UC_ERR_OK)
+            reg_set(t, segs[i], 0);
+    }
     return 0;
 }
 
@@ -291,6 +299,64 @@ void cpu_kick(struct thread *t)
     }
 }
 
+/* ---- the run token (kernel.h) ---- */
+
+#define TIME_SLICE_NS 5000000
+
+static void ts_after(struct timespec *ts, long ns)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += ns;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+static bool ts_le(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+void run_acquire(struct thread *t)
+{
+    struct runtoken *r = &kproc(t->proc)->run;
+    pthread_mutex_lock(&r->m);
+    uint64_t ticket = r->next++;
+    while (r->holder || ticket != r->serving) {
+        if (!r->holder) {
+            pthread_cond_wait(&r->cv, &r->m);
+            continue;
+        }
+        struct timespec dl;
+        ts_after(&dl, TIME_SLICE_NS);
+        if (pthread_cond_timedwait(&r->cv, &r->m, &dl) != ETIMEDOUT || !r->holder)
+            continue;
+        /* The holder's slice is over: stop it (again, if a stop was lost). */
+        struct timespec end = r->since;
+        end.tv_nsec += TIME_SLICE_NS;
+        if (end.tv_nsec >= 1000000000)
+            end.tv_sec++, end.tv_nsec -= 1000000000;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (ts_le(&end, &now) && r->holder->uc)
+            uc_emu_stop(r->holder->uc);
+    }
+    r->holder = t;
+    clock_gettime(CLOCK_MONOTONIC, &r->since);
+    pthread_mutex_unlock(&r->m);
+}
+
+void run_release(struct thread *t)
+{
+    struct runtoken *r = &kproc(t->proc)->run;
+    pthread_mutex_lock(&r->m);
+    r->holder = NULL;
+    r->serving++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->m);
+}
+
 /* ---- the run loop ---- */
 
 /* A CPU exception of the int hook as the signal Linux sends for it. */
@@ -315,16 +381,13 @@ static void stopped(struct thread *t, uc_err e)
         return; /* a memory hook reported the fault, or a kick */
     uint32_t eip = reg_get(t, UC_X86_REG_EIP);
     switch (e) {
-    case UC_ERR_OK: {
-        /* A kick, or hlt (Unicorn halts the CPU; Linux sends SIGSEGV). */
-        uint8_t op = 0;
-        if (!atomic_load(&kth(t)->kick) && eip != RUN_UNTIL &&
-            guest_read(t, eip - 1, &op, 1) == 0 && op == 0xf4)
-            signal_fault(t, G_SIGSEGV, 0x80, 0);
-        else if (eip == RUN_UNTIL)
+    case UC_ERR_OK:
+        /* Stopped (a kick, a time slice, mem.c), or the guest jumped to
+         * RUN_UNTIL.  (A guest hlt halts Unicorn's CPU: the next
+         * uc_emu_start spins until a kick; Linux would send SIGSEGV.) */
+        if (eip == RUN_UNTIL)
             signal_fault(t, G_SIGSEGV, 1 /* SEGV_MAPERR */, eip);
         return;
-    }
     case UC_ERR_INSN_INVALID: signal_fault(t, G_SIGILL, 2, eip); return;
     case UC_ERR_READ_PROT:
     case UC_ERR_WRITE_PROT:
@@ -358,14 +421,16 @@ void cpu_run(struct thread *t)
             }
             t->in_syscall = false;
         }
-        if (atomic_load(&t->proc->mm->precise) && !t->precise)
-            mem_enable_precise(t);
         mem_sync(t);
         k->intno = -1;
         atomic_store(&k->in_emu, true);
         pthread_mutex_unlock(&klock);
 
-        uc_err e = uc_emu_start(t->uc, reg_get(t, UC_X86_REG_EIP), RUN_UNTIL, 0, 0);
+        run_acquire(t);
+        uc_err e = UC_ERR_OK;
+        if (!atomic_load(&k->kick)) /* kicked while waiting for the token */
+            e = uc_emu_start(t->uc, reg_get(t, UC_X86_REG_EIP), RUN_UNTIL, 0, 0);
+        run_release(t);
 
         atomic_store(&k->in_emu, false);
         if (k->intno == 0x80) {

@@ -13,6 +13,15 @@
  * between two uc_emu_start; (2) cpu_kick marks the thread as owing a stop,
  * and a watchdog thread repeats uc_emu_stop every millisecond until the
  * thread is seen out of uc_emu_start.
+ *
+ * One engine at a time per process.  Unicorn 2.0.1 never translates with
+ * CF_PARALLEL (curr_cflags() is 0), so a guest's lock cmpxchg, xchg or
+ * lock add is a plain load and store: two engines running threads of one
+ * process in parallel lose updates and a pthread mutex deadlocks (seen
+ * with 4 threads).  So a thread holds its process's run token while in
+ * uc_emu_start; separate processes still run in parallel.  Memory shared
+ * between processes (MAP_SHARED, CLONE_VM without CLONE_THREAD) gets no
+ * such guarantee.
  */
 #ifndef KERNEL_H
 #define KERNEL_H
@@ -37,6 +46,29 @@ struct kthread {
 static inline struct kthread *kth(struct thread *t)
 {
     return (struct kthread *)t;
+}
+
+/* The right to run a process's guest code (cpu.c): one engine at a time,
+ * first come first served, the holder stopped after a time slice when
+ * others wait. */
+struct runtoken {
+    pthread_mutex_t m;
+    pthread_cond_t cv;         /* CLOCK_MONOTONIC */
+    struct thread *holder;     /* in uc_emu_start, or NULL */
+    uint64_t next, serving;    /* tickets */
+    struct timespec since;     /* when holder got it */
+};
+
+/* Every process is one of these, allocated by proc.c. */
+struct kprocess {
+    struct process p;
+    struct kprocess *next; /* every process not reaped (klock) */
+    struct runtoken run;
+};
+
+static inline struct kprocess *kproc(struct process *p)
+{
+    return (struct kprocess *)p;
 }
 
 /* The host signal that interrupts wait_fd's ppoll: blocked in every
@@ -69,6 +101,8 @@ void signal_child_exit(struct process *p);
 bool signal_autoreap(struct process *parent);
 
 /* ---- cpu.c ---- */
+void run_acquire(struct thread *t);
+void run_release(struct thread *t);
 /* set_thread_area's work: the struct user_desc at udesc into t's GDT
  * (entry -1: a free TLS entry, written back).  0 or -errno. */
 int cpu_set_tls(struct thread *t, uint32_t udesc);

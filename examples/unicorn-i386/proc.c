@@ -34,10 +34,6 @@ _Thread_local struct thread *current;
 struct kthread *all_threads;
 
 /* Every process that is not reaped, zombies included. */
-struct kprocess {
-    struct process p;
-    struct kprocess *next;
-};
 static struct kprocess *all_procs;
 
 void kunlock(void)
@@ -93,6 +89,12 @@ static struct process *process_new(void)
     k->next = all_procs;
     all_procs = k;
     k->p.exit_signal = G_SIGCHLD;
+    pthread_mutex_init(&k->run.m, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->run.cv, &ca);
+    pthread_condattr_destroy(&ca);
     return &k->p;
 }
 
@@ -114,7 +116,9 @@ static void process_free(struct process *p)
         }
     }
     free(p->exe_path);
-    free(p);
+    pthread_mutex_destroy(&kproc(p)->run.m);
+    pthread_cond_destroy(&kproc(p)->run.cv);
+    free(kproc(p));
 }
 
 static void child_link(struct process *parent, struct process *c)
@@ -880,9 +884,8 @@ static int exec_image(struct thread *t, const char *path, char ***argvp, char *c
         p->mm = nm;
         mm_put(old);
     } else {
-        gmm_space_exec_reset(p->mm->space);
-        atomic_store(&p->mm->precise, false);
-        mem_changed(p->mm);
+        mem_exec_reset(p->mm);
+        atomic_store(&p->mm->precise, false); /* the handlers are gone */
     }
     if (p->files->refs > 1) {
         struct files *nf = files_dup(p->files);
@@ -1171,6 +1174,13 @@ static bool key_eq(const gmm_futex_key *a, const gmm_futex_key *b)
 
 static int futex_key(struct thread *t, uint32_t uaddr, bool shared, bool write, gmm_futex_key *k)
 {
+    if (K.flat) {
+        /* No library behind flat memory: every futex is private. */
+        if (uaddr & 3)
+            return -EINVAL;
+        *k = (gmm_futex_key){GMM_FUTEX_KEY_PRIVATE, 0, (uintptr_t)t->proc->mm, uaddr};
+        return 0;
+    }
     return gmm_space_futex_key(t->proc->mm->space, uaddr, shared, write, k);
 }
 
@@ -1347,10 +1357,14 @@ static int futex_wake_op(struct thread *t, uint32_t uaddr, uint32_t uaddr2, int 
         r = futex_key(t, uaddr2, true, true, &store);
     if (r)
         return r;
-    uint32_t *w = gmm_translate(t->proc->mm->space, uaddr2, GMM_ACCESS_WRITE);
+    uint32_t *w = K.flat ? (uint32_t *)(void *)(t->proc->mm->base + uaddr2)
+                         : gmm_translate(t->proc->mm->space, uaddr2, GMM_ACCESS_WRITE);
     if (!w)
         return -EFAULT;
     uint32_t old;
+    /* Atomic against this process's guest code (kernel.h); other
+     * processes sharing the word only through the host's atomics. */
+    run_acquire(t);
     switch (op) {
     case 0: old = __atomic_exchange_n(w, oparg, __ATOMIC_SEQ_CST); break;
     case 1: old = __atomic_fetch_add(w, oparg, __ATOMIC_SEQ_CST); break;
@@ -1358,6 +1372,7 @@ static int futex_wake_op(struct thread *t, uint32_t uaddr, uint32_t uaddr2, int 
     case 3: old = __atomic_fetch_and(w, ~oparg, __ATOMIC_SEQ_CST); break;
     default: old = __atomic_fetch_xor(w, oparg, __ATOMIC_SEQ_CST); break;
     }
+    run_release(t);
     int32_t o = (int32_t)old, c = (int32_t)cmparg;
     bool hit = cmp == 0 ? o == c : cmp == 1 ? o != c : cmp == 2 ? o < c : cmp == 3 ? o <= c
              : cmp == 4 ? o > c : o >= c;

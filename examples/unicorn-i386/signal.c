@@ -520,18 +520,12 @@ static int64_t sys_rt_sigreturn(struct thread *t, const uint32_t a[6])
 
 static void precise_for_faults(struct thread *t, int signo, const struct guest_sigaction *a)
 {
-    /* A handler for a fault signal needs EIP-exact faults (mem.c): this
-     * thread's engine now, the others' at their next stop (cpu_run). */
+    /* A handler for a fault signal needs EIP-exact faults: mem.c gives
+     * them to every engine of the mm at its next mem_sync. */
     if (a->handler <= 1 || (signo != G_SIGSEGV && signo != G_SIGBUS))
         return;
-    struct mm *mm = t->proc->mm;
-    if (atomic_load(&mm->precise))
-        return;
-    atomic_store(&mm->precise, true);
-    mem_enable_precise(t);
-    for (struct thread *o = t->proc->threads; o; o = o->next_in_proc)
-        if (o != t)
-            cpu_kick(o);
+    if (!atomic_load(&t->proc->mm->precise))
+        mem_enable_precise(t);
 }
 
 static int set_action(struct thread *t, int sig, const struct guest_sigaction *n,
