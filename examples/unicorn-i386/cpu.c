@@ -63,6 +63,15 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
     uc_emu_stop(uc);
 }
 
+/* Called by Unicorn before the exit check at the start of every block. */
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)addr, (void)size;
+    struct kthread *k = user;
+    if (atomic_load_explicit(&k->kick, memory_order_relaxed))
+        uc_emu_stop(uc);
+}
+
 static const int gprs[] = {UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
                            UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP};
 
@@ -114,7 +123,8 @@ int cpu_create(struct thread *t)
     t->gdt = gdt;
     t->precise = false;
     uc_hook h;
-    if (uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, kth(t), 1, 0) != UC_ERR_OK)
+    if (uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, kth(t), 1, 0) != UC_ERR_OK ||
+        uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, kth(t), 1, 0) != UC_ERR_OK)
         goto fail;
     if (mem_attach(t))
         goto fail;
@@ -246,57 +256,14 @@ int cpu_set_tls(struct thread *t, uint32_t udesc)
 
 /* ---- stopping engines (see kernel.h) ---- */
 
-static pthread_cond_t watchdog_cv = PTHREAD_COND_INITIALIZER;
-static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
-
-static void *watchdog(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&klock);
-    for (;;) {
-        bool owed = false;
-        for (struct kthread *k = all_threads; k; k = k->all_next) {
-            if (atomic_load(&k->kick) && atomic_load(&k->in_emu) && k->t.uc) {
-                uc_emu_stop(k->t.uc);
-                owed = true;
-            }
-        }
-        if (!owed) {
-            pthread_cond_wait(&watchdog_cv, &klock);
-            continue;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&watchdog_cv, &klock, &ts);
-    }
-    return NULL;
-}
-
-static void watchdog_start(void)
-{
-    pthread_t th;
-    if (pthread_create(&th, NULL, watchdog, NULL) == 0)
-        pthread_detach(th);
-}
-
-/* klock held. */
+/* Any thread, with or without klock, while t exists. */
 void cpu_kick(struct thread *t)
 {
     struct kthread *k = kth(t);
-    pthread_cond_signal(&t->cv);
-    if (k->in_waitfd && k->started)
+    atomic_store(&k->kick, true);
+    pthread_cond_broadcast(&t->cv);
+    if (atomic_load(&k->in_waitfd) && k->started)
         pthread_kill(t->host, kick_signal());
-    if (atomic_load(&k->in_emu) && t->uc) {
-        atomic_store(&k->kick, true);
-        uc_emu_stop(t->uc);
-        pthread_once(&watchdog_once, watchdog_start);
-        pthread_cond_signal(&watchdog_cv);
-    }
 }
 
 /* ---- the run token (kernel.h) ---- */
@@ -324,23 +291,21 @@ void run_acquire(struct thread *t)
     pthread_mutex_lock(&r->m);
     uint64_t ticket = r->next++;
     while (r->holder || ticket != r->serving) {
-        if (!r->holder) {
-            pthread_cond_wait(&r->cv, &r->m);
-            continue;
-        }
+        /* Timed even when the token is free: an earlier ticket may take
+         * it without waking us, and its slice must still end. */
         struct timespec dl;
         ts_after(&dl, TIME_SLICE_NS);
         if (pthread_cond_timedwait(&r->cv, &r->m, &dl) != ETIMEDOUT || !r->holder)
             continue;
-        /* The holder's slice is over: stop it (again, if a stop was lost). */
+        /* The holder's slice is over: it stops at its next block. */
         struct timespec end = r->since;
         end.tv_nsec += TIME_SLICE_NS;
         if (end.tv_nsec >= 1000000000)
             end.tv_sec++, end.tv_nsec -= 1000000000;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (ts_le(&end, &now) && r->holder->uc)
-            uc_emu_stop(r->holder->uc);
+        if (ts_le(&end, &now))
+            atomic_store(&kth(r->holder)->kick, true);
     }
     r->holder = t;
     clock_gettime(CLOCK_MONOTONIC, &r->since);
@@ -424,6 +389,9 @@ void cpu_run(struct thread *t)
         mem_sync(t);
         k->intno = -1;
         atomic_store(&k->in_emu, true);
+        /* A kick from now on stops the run below; earlier ones were for
+         * what this iteration just handled. */
+        atomic_store(&k->kick, false);
         pthread_mutex_unlock(&klock);
 
         run_acquire(t);

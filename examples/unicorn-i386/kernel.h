@@ -4,15 +4,22 @@
  * carry, and the helpers one of these files gives the others.  Nothing
  * outside those five files includes it.
  *
- * Stopping a running engine.  uc_emu_stop from another host thread is lost
- * when it lands in the few instructions between uc_emu_start clearing
- * emulation_done and clearing stop_request (uc.c, 2.0.1), and a register
- * write of EIP inside a hook clears a pending stop too.  So (1) system
- * calls and signal frames never run inside a hook: the int 0x80 hook only
- * records the interrupt and stops the engine, and cpu_run does the rest
- * between two uc_emu_start; (2) cpu_kick marks the thread as owing a stop,
- * and a watchdog thread repeats uc_emu_stop every millisecond until the
- * thread is seen out of uc_emu_start.
+ * Stopping a running engine.  uc_emu_stop from outside the engine's own
+ * hooks is not safe in Unicorn 2.0.1: it makes the engine leave at the
+ * check Unicorn puts after every guest load and store
+ * (check_exit_request), in the middle of a translated block, with EIP at
+ * the start of the block (EIP is written back before an access only with
+ * memory hooks, and even then a read-modify-write would run twice); the
+ * instructions of the block before the access then run again on resume (a
+ * 2-thread test summed x87 values into inf after time-slice stops).  The
+ * one safe place is the block hook, which Unicorn calls before the check
+ * at the start of every block: cpu_kick only sets an atomic flag, and the
+ * engine's own block hook stops it there, before the block runs.  Also
+ * uc_emu_stop from another thread is lost when it lands between
+ * uc_emu_start clearing emulation_done and clearing stop_request; the flag
+ * is not.  System calls and signal frames never run inside a hook either:
+ * the int 0x80 hook records the interrupt and stops the engine (an int
+ * ends its block), and cpu_run does the rest between two uc_emu_start.
  *
  * One engine at a time per process.  Unicorn 2.0.1 never translates with
  * CF_PARALLEL (curr_cflags() is 0), so a guest's lock cmpxchg, xchg or
@@ -35,8 +42,8 @@
 struct kthread {
     struct thread t;
     atomic_bool in_emu;   /* between uc_emu_start and its return */
-    atomic_bool kick;     /* a stop is owed (the watchdog repeats it) */
-    bool in_waitfd;       /* in wait_fd's ppoll (klock) */
+    atomic_bool kick;     /* stop at the next block (cpu_kick) */
+    atomic_bool in_waitfd; /* in wait_fd's ppoll */
     bool started;         /* the host thread exists (klock) */
     int intno;            /* cpu.c: the interrupt that stopped the engine, -1 none */
     uint32_t fault_eip;   /* cpu.c: EIP of a CPU exception, read in its hook */

@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +236,12 @@ int wait_fd(struct thread *t, int hostfd, short events)
         if (signal_pending(t) || dying(t))
             return -ERESTARTSYS;
         struct pollfd pfd = {hostfd, events, 0};
-        kth(t)->in_waitfd = true;
+        atomic_store(&kth(t)->in_waitfd, true);
         kunlock();
         int r = ppoll(&pfd, 1, NULL, &during);
         int e = errno;
         krelock();
-        kth(t)->in_waitfd = false;
+        atomic_store(&kth(t)->in_waitfd, false);
         if (r > 0)
             return (pfd.revents & POLLNVAL) ? -EBADF : 0;
         if (r < 0 && e != EINTR)
@@ -308,6 +309,9 @@ static void process_exit(struct process *p, int wait_status)
     wake_all_threads(parent);
 }
 
+static _Thread_local jmp_buf thread_done;
+static _Thread_local bool thread_done_set;
+
 _Noreturn void thread_exit(struct thread *t, int code)
 {
     struct process *p = t->proc;
@@ -325,7 +329,14 @@ _Noreturn void thread_exit(struct thread *t, int code)
     thread_free(t);
     current = NULL;
     kunlock();
-    pthread_exit(NULL);
+    /* Back to thread_main without pthread_exit's unwinding (which loads
+     * libgcc_s and walks the runner's frames).  The main host thread
+     * (the first process's first thread) stays parked: the runner ends
+     * with the first process, from whichever thread ends it. */
+    if (thread_done_set)
+        longjmp(thread_done, 1);
+    for (;;)
+        pause();
 }
 
 _Noreturn void process_exit_group(struct thread *t, int wait_status)
@@ -520,7 +531,10 @@ static void process_abort(struct process *np)
 
 static void *thread_main(void *arg)
 {
-    cpu_run(arg);
+    if (!setjmp(thread_done)) {
+        thread_done_set = true;
+        cpu_run(arg);
+    }
     return NULL;
 }
 

@@ -439,8 +439,9 @@ void signal_deliver(struct thread *t)
             if (default_ignores(signo) && signo != G_SIGKILL)
                 continue;
             if (K.debug)
-                dprintf(K.logfd, "guestmm-run-i386: [%d] killed by signal %d (code %d, addr %#x)\n",
-                        t->tid, signo, info.code, info.addr);
+                dprintf(K.logfd,
+                        "guestmm-run-i386: [%d] killed by signal %d (code %d, addr %#x, eip %#x)\n",
+                        t->tid, signo, info.code, info.addr, reg_get(t, UC_X86_REG_EIP));
             die_by_signal(t, signo);
         }
         syscall_fixup(t, (act.flags & SA_RESTART_G) != 0);
