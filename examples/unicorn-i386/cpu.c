@@ -256,12 +256,13 @@ int cpu_set_tls(struct thread *t, uint32_t udesc)
 
 /* ---- stopping engines (see kernel.h) ---- */
 
-/* Any thread, with or without klock, while t exists. */
+/* Any thread, with or without klock, while t exists; async-signal-safe
+ * (mem.c kicks from its fault handler).  A thread blocked in kernel_wait
+ * needs kernel_wake as well. */
 void cpu_kick(struct thread *t)
 {
     struct kthread *k = kth(t);
     atomic_store(&k->kick, true);
-    pthread_cond_broadcast(&t->cv);
     if (atomic_load(&k->in_waitfd) && k->started)
         pthread_kill(t->host, kick_signal());
 }
@@ -327,6 +328,8 @@ void run_release(struct thread *t)
 /* A CPU exception of the int hook as the signal Linux sends for it. */
 static void exception_signal(struct thread *t, int intno, uint32_t eip)
 {
+    if (K.debug)
+        dprintf(K.logfd, "guestmm-run-i386: [%d] CPU exception %d at %#x\n", t->tid, intno, eip);
     switch (intno) {
     case 0: signal_fault(t, G_SIGFPE, 1 /* FPE_INTDIV */, eip); break;
     case 1:

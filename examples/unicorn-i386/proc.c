@@ -351,6 +351,7 @@ _Noreturn void process_exit_group(struct thread *t, int wait_status)
     for (struct thread *o = p->threads; o; o = o->next_in_proc) {
         if (o != t) {
             o->exiting = true;
+            kernel_wake(o);
             cpu_kick(o);
         }
     }
@@ -873,6 +874,7 @@ static int exec_image(struct thread *t, const char *path, char ***argvp, char *c
     for (struct thread *o = p->threads; o; o = o->next_in_proc) {
         if (o != t) {
             o->exiting = true;
+            kernel_wake(o);
             cpu_kick(o);
         }
     }

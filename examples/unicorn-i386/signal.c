@@ -167,8 +167,10 @@ static void pick_and_wake(struct process *p, int signo)
     for (struct thread *t = p->threads; t && !target; t = t->next_in_proc)
         if (!(t->blocked & sigbit(signo)) && !t->exiting)
             target = t;
-    if (target && target != current)
+    if (target && target != current) {
+        kernel_wake(target);
         cpu_kick(target);
+    }
 }
 
 void signal_thread(struct thread *t, const struct siginfo_g *info)
@@ -186,8 +188,10 @@ void signal_thread(struct thread *t, const struct siginfo_g *info)
     if (!info->fault && !(t->blocked & sigbit(signo)) && ignored(p, signo))
         return;
     pend(&t->pending, info, true);
-    if (!(t->blocked & sigbit(signo)) && t != current)
+    if (!(t->blocked & sigbit(signo)) && t != current) {
+        kernel_wake(t);
         cpu_kick(t);
+    }
 }
 
 void signal_process(struct process *p, const struct siginfo_g *info)
@@ -199,9 +203,12 @@ void signal_process(struct process *p, const struct siginfo_g *info)
         /* Dies now: every thread leaves at its next stop. */
         p->group_exiting = true;
         p->group_exit_status = G_SIGKILL;
-        for (struct thread *t = p->threads; t; t = t->next_in_proc)
-            if (t != current)
+        for (struct thread *t = p->threads; t; t = t->next_in_proc) {
+            if (t != current) {
+                kernel_wake(t);
                 cpu_kick(t);
+            }
+        }
         return;
     }
     bool blocked_by_all = true;
