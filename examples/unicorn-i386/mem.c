@@ -170,7 +170,7 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc)
         tl_scratch = page;
         signal_fault(t, rc == 1 ? f.signo : GMM_SIGSEGV, rc == 1 ? f.code : GMM_SEGV_MAPERR,
                      (uint32_t)(a - (uintptr_t)t->proc->mm->base));
-        uc_emu_stop(t->uc);
+        cpu_kick(t); /* at the end of the block (uc_emu_stop here: cpu.c) */
     }
     errno = saved;
 }
@@ -358,20 +358,18 @@ static void stop_users(struct mm *mm, struct thread *except)
     pthread_mutex_lock(&mem->lock);
     for (int i = 0; i < mem->nusers; i++)
         if (mem->users[i] != except)
-            uc_emu_stop(mem->users[i]->uc);
+            cpu_kick(mem->users[i]);
     pthread_mutex_unlock(&mem->lock);
 }
 
 void mem_changed(struct mm *mm)
 {
     atomic_fetch_add(&mm->gen, 1);
-    /* The caller's own engine stops after the current instruction (a
-     * system call ends its translated block) and syncs before it goes on;
-     * the others as soon as they can. */
-    struct thread *t = current;
-    if (t && t->uc && t->proc && t->proc->mm == mm)
-        uc_emu_stop(t->uc);
-    stop_users(mm, t);
+    /* The caller's own engine syncs before it runs again (system calls run
+     * outside the engine; hook_fault syncs itself): stopping it from here,
+     * inside a hook, would leave its block in the middle (cpu.c).  The
+     * others stop at their next block. */
+    stop_users(mm, current);
 }
 
 /* Records a range whose translated code may be stale, when it overlaps
@@ -390,7 +388,7 @@ static void code_changed(struct mm *mm, uint64_t start, uint64_t len)
         r->hi = end > TASK_TOP ? TASK_TOP : (uint32_t)end;
         mem->code_seq++;
         for (int i = 0; i < mem->nusers; i++)
-            uc_emu_stop(mem->users[i]->uc);
+            cpu_kick(mem->users[i]);
     }
     pthread_mutex_unlock(&mem->lock);
 }
