@@ -676,6 +676,7 @@ void proc_match(struct thread *t, const char *path, struct proc_ref *r)
     if (*rest == '/')
         rest++;
     r->p = p;
+    r->rest = rest;
     if (!strcmp(rest, "maps"))
         r->kind = PROC_MAPS;
     else if (!strcmp(rest, "smaps"))
@@ -1633,7 +1634,8 @@ static int64_t do_select(struct thread *t, int32_t nfds, const uint32_t sets[3],
 {
     if (nfds < 0)
         return -EINVAL;
-    int maxfd = t->proc->files->nfd;
+    /* Linux clamps n to its table size, at least 64 fds. */
+    int maxfd = (t->proc->files->nfd + 63) / 64 * 64;
     if (nfds > maxfd)
         nfds = maxfd;
     size_t words = ((size_t)nfds + 31) / 32;

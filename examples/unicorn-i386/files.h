@@ -35,6 +35,7 @@ struct proc_ref {
     enum proc_kind kind;
     struct process *p; /* whose (current's for self) */
     int fd;            /* PROC_FD: the guest fd */
+    const char *rest;  /* /proc/PID/REST of a guest PID, in the matched path */
 };
 
 /* Recognises an absolute guest path naming a virtual /proc file; kind

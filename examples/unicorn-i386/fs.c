@@ -132,6 +132,10 @@ absolute:
     struct proc_ref *r = &out->proc;
     switch (r->kind) {
     case PROC_NONE:
+        /* Another file of a guest's /proc/PID: the runner's own (a guest
+         * pid is no host pid). */
+        if (r->rest)
+            return copy_path(out->path, sizeof(out->path), "/proc/self/", r->rest);
         break;
     case PROC_NOENT:
         return -ENOENT;
