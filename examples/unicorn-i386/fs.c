@@ -28,9 +28,6 @@
 
 #include "files.h"
 
-/* -L SYSROOT (main.c): absolute guest paths are looked up there first. */
-const char *sysroot;
-
 /* ---- contexts ---- */
 
 struct fsctx *fs_new(void)
@@ -169,10 +166,10 @@ absolute:
     /* The sysroot, the one place to change for -L: a path that exists
      * there is the sysroot's, others are the host's (as qemu-user's -L);
      * /proc, /dev and /sys are always the host's. */
-    if (sysroot && *sysroot && !under(path, "/proc") && !under(path, "/dev") &&
+    if (guest_sysroot && *guest_sysroot && !under(path, "/proc") && !under(path, "/dev") &&
         !under(path, "/sys")) {
         char cand[sizeof(out->path)];
-        if (copy_path(cand, sizeof(cand), sysroot, path) == 0 &&
+        if (copy_path(cand, sizeof(cand), guest_sysroot, path) == 0 &&
             faccessat(AT_FDCWD, cand, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
             return copy_path(out->path, sizeof(out->path), cand, "");
     }
@@ -480,8 +477,8 @@ static int64_t sys_faccessat2(struct thread *t, const uint32_t a[6])
 /* A host path without the sysroot in front (getcwd, readlink of cwd). */
 static const char *strip_sysroot(const char *p)
 {
-    if (sysroot && *sysroot && under(p, sysroot)) {
-        p += strlen(sysroot);
+    if (guest_sysroot && *guest_sysroot && under(p, guest_sysroot)) {
+        p += strlen(guest_sysroot);
         return *p ? p : "/";
     }
     return p;
