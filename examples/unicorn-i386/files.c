@@ -52,13 +52,14 @@ enum file_kind { FK_REGULAR, FK_DIR, FK_PIPE, FK_TTY, FK_SOCKET, FK_OTHER };
 
 struct file {
     int refs;
-    int fd;              /* host fd (O_CLOEXEC); -1 for the virtual fd directory */
+    int fd;              /* host fd (O_CLOEXEC); the virtual fd directory's is the
+                            host's /proc/self/fd, for fstat, poll and AT_EMPTY_PATH */
     enum file_kind kind;
     int flags;           /* O_ flags; O_NONBLOCK kept as the guest set it */
     bool host_nb;        /* host fd always O_NONBLOCK (the runner's pipes) */
     uint64_t dev, ino;   /* regular files: the library's page-cache identity */
     char *vpath;         /* virtual files: what readlink of /proc/self/fd/N shows */
-    int vpid;            /* the virtual fd directory: whose fds it lists */
+    int vpid;            /* the virtual fd directory: whose fds it lists (0: not it) */
     uint64_t vpos;       /* the virtual fd directory: the next entry's cookie */
 };
 
@@ -116,6 +117,12 @@ static bool file_waits(const struct file *f)
 static bool file_virtual(const struct file *f)
 {
     return f->vpath != NULL;
+}
+
+/* The virtual /proc/PID/fd directory: getdents and lseek are ours. */
+static bool file_vdir(const struct file *f)
+{
+    return f->vpid != 0;
 }
 
 /* ---- tables ---- */
@@ -762,8 +769,11 @@ static struct file *proc_open(struct proc_ref *r, int flags, int *err)
             *err = -EISDIR;
             return NULL;
         }
-        struct file *f = file_new(-1, flags & ~O_CLOEXEC);
+        int h = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct file *f = h >= 0 ? file_new(h, flags & ~O_CLOEXEC) : NULL;
         if (!f) {
+            if (h >= 0)
+                close(h);
             free(vp);
             *err = -ENOMEM;
             return NULL;
@@ -1025,7 +1035,7 @@ static int64_t do_lseek(struct thread *t, uint32_t gfd, int64_t off, uint32_t wh
     struct file *f = fget(t, gfd);
     if (!f)
         return -EBADF;
-    if (f->fd < 0) { /* the virtual fd directory: cookies */
+    if (file_vdir(f)) { /* cookies: 0 ".", 1 "..", 2 + fd */
         if (whence == SEEK_SET && off >= 0)
             f->vpos = (uint64_t)off;
         else if (whence == SEEK_CUR && (int64_t)f->vpos + off >= 0)
@@ -1844,8 +1854,6 @@ static int64_t sys_fchown16(struct thread *t, const uint32_t a[6])
 
 static int fstat_file(struct file *f, struct stat *st)
 {
-    if (f->fd < 0) /* the virtual fd directory looks like the host's */
-        return stat("/proc/self/fd", st) < 0 ? -errno : 0;
     return fstat(f->fd, st) < 0 ? -errno : 0;
 }
 
@@ -1970,7 +1978,7 @@ static int64_t do_getdents(struct thread *t, const uint32_t a[6], bool wide)
     if (!f)
         return -EBADF;
     uint32_t len = a[2];
-    if (f->fd < 0)
+    if (file_vdir(f))
         return vdir_read(t, f, a[1], len, wide);
     if (f->kind != FK_DIR)
         return -ENOTDIR;

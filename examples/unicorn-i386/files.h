@@ -71,9 +71,8 @@ int64_t put_fstatfs(struct thread *t, int hostfd, uint32_t addr, uint32_t size, 
 /* ---- open files (files.c) ---- */
 
 /* The host fd of guest fd gfd of process p (borrowed, valid under
- * klock): -EBADF when gfd is free or the file has no host fd (the virtual
- * fd directory).  *vpath (may be NULL) gets the path a virtual file shows
- * ("/proc/7/maps", "/proc/7/fd"), NULL for the others. */
+ * klock): -EBADF when gfd is free.  *vpath (may be NULL) gets the path a
+ * virtual file shows ("/proc/7/maps", "/proc/7/fd"), NULL for the others. */
 int files_hostfd(struct process *p, int gfd, const char **vpath);
 /* The process's umask, applied by open's O_CREAT (fs.c keeps it). */
 unsigned fs_umask(struct thread *t);

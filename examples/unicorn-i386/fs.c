@@ -108,10 +108,11 @@ int fs_resolve(struct thread *t, int dirfd, const char *path, struct fs_target *
         if (dirfd != AT_FDCWD) {
             const char *vp;
             int h = files_hostfd(p, dirfd, &vp);
-            if (vp && path[0]) {
-                /* Relative to a virtual directory (/proc/PID/fd): as the
-                 * absolute path it names. */
-                int e = copy_path(composed, sizeof(composed), vp, "/");
+            if (vp && (path[0] || h < 0)) {
+                /* Relative to a virtual directory (/proc/PID/fd), or the
+                 * directory itself (AT_EMPTY_PATH): as the absolute path
+                 * it names. */
+                int e = copy_path(composed, sizeof(composed), vp, path[0] ? "/" : "");
                 if (e || strlen(composed) + strlen(path) >= sizeof(composed))
                     return -ENAMETOOLONG;
                 strcat(composed, path);
@@ -355,6 +356,15 @@ int64_t put_fstatfs(struct thread *t, int hostfd, uint32_t addr, uint32_t size, 
 
 /* ---- the stat family ---- */
 
+/* fs_resolve gives /proc/PID/exe as the file it names; not following it,
+ * the guest sees a link (the host's own /proc/self/exe, as procfs shows
+ * every such link: size 0, mode 0777). */
+static void nofollow_exe(struct fs_target *tg, int flags)
+{
+    if (tg->proc.kind == PROC_EXE && (flags & AT_SYMLINK_NOFOLLOW))
+        snprintf(tg->path, sizeof(tg->path), "/proc/self/exe");
+}
+
 static int64_t do_stat(struct thread *t, uint32_t dirfd, uint32_t upath, uint32_t buf, int flags,
                        bool wide)
 {
@@ -364,6 +374,7 @@ static int64_t do_stat(struct thread *t, uint32_t dirfd, uint32_t upath, uint32_
     struct fs_target *tg = resolve(t, dirfd, upath, &e);
     if (!tg)
         return e;
+    nofollow_exe(tg, flags);
     struct stat st;
     int64_t r = fstatat(tg->dirfd, tg->path, &st, flags) < 0 ? -errno : 0;
     free(tg);
@@ -404,6 +415,7 @@ static int64_t sys_statx(struct thread *t, const uint32_t a[6])
     struct fs_target *tg = resolve(t, a[0], a[1], &e);
     if (!tg)
         return e;
+    nofollow_exe(tg, (int)a[2]);
     struct statx stx;
     int64_t r = statx(tg->dirfd, tg->path, (int)a[2], a[3], &stx) < 0 ? -errno : 0;
     free(tg);
