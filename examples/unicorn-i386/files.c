@@ -61,7 +61,12 @@ struct file {
     char *vpath;         /* virtual files: what readlink of /proc/self/fd/N shows */
     int vpid;            /* the virtual fd directory: whose fds it lists (0: not it) */
     uint64_t vpos;       /* the virtual fd directory: the next entry's cookie */
+    int64_t *dcookie;    /* real directories: host offsets behind guest cookies */
+    uint32_t ndcookie, capdcookie;
+    uint32_t dpos;       /* real directories: the guest cookie of the position */
 };
+
+static int64_t dir_lseek(struct file *f, int64_t off, uint32_t whence);
 
 /* ---- files ---- */
 
@@ -105,6 +110,7 @@ static void file_put(struct file *f)
     if (f->fd >= 0)
         close(f->fd);
     free(f->vpath);
+    free(f->dcookie);
     free(f);
 }
 
@@ -783,7 +789,8 @@ static struct file *proc_open(struct proc_ref *r, int flags, int *err)
         f->vpid = r->p->pid;
         return f;
     }
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_DIRECTORY | O_TRUNC))) {
+    /* Mode 0444: root may open them for writing (and writes fail). */
+    if (((flags & O_ACCMODE) != O_RDONLY && geteuid() != 0) || (flags & O_DIRECTORY)) {
         free(vp);
         *err = (flags & O_DIRECTORY) ? -ENOTDIR : -EACCES;
         return NULL;
@@ -1044,6 +1051,8 @@ static int64_t do_lseek(struct thread *t, uint32_t gfd, int64_t off, uint32_t wh
             return -EINVAL;
         return (int64_t)f->vpos;
     }
+    if (f->kind == FK_DIR)
+        return dir_lseek(f, off, whence);
     if (whence > SEEK_HOLE)
         return -EINVAL;
     off_t r = lseek(f->fd, (off_t)off, (int)whence);
@@ -1972,6 +1981,42 @@ static int64_t vdir_read(struct thread *t, struct file *f, uint32_t buf, uint32_
     return ret;
 }
 
+/* A host directory offset as a guest one.  A 64-bit host process gets
+ * 64-bit hash cookies from ext4 where an i386 process gets 32-bit ones,
+ * and i386 glibc's readdir fails with EOVERFLOW on the wide ones: the
+ * guest sees small cookies, indexes into the file's table of host
+ * offsets (1-based; 0 is the start), which lseek takes back.  0 when out
+ * of memory. */
+static uint32_t dir_cookie(struct file *f, int64_t host_off)
+{
+    if (f->ndcookie == f->capdcookie) {
+        uint32_t cap = f->capdcookie ? f->capdcookie * 2 : 64;
+        if (cap > (1u << 26))
+            return 0;
+        int64_t *c = realloc(f->dcookie, cap * sizeof(*c));
+        if (!c)
+            return 0;
+        f->dcookie = c;
+        f->capdcookie = cap;
+    }
+    f->dcookie[f->ndcookie++] = host_off;
+    return f->ndcookie;
+}
+
+/* lseek on a real directory, in guest cookies. */
+static int64_t dir_lseek(struct file *f, int64_t off, uint32_t whence)
+{
+    if (whence == SEEK_CUR && off == 0)
+        return f->dpos;
+    if (whence != SEEK_SET || off < 0 || off > f->ndcookie)
+        return -EINVAL;
+    int64_t host = off ? f->dcookie[off - 1] : 0;
+    if (lseek(f->fd, (off_t)host, SEEK_SET) < 0)
+        return -errno;
+    f->dpos = (uint32_t)off;
+    return off;
+}
+
 static int64_t do_getdents(struct thread *t, const uint32_t a[6], bool wide)
 {
     struct file *f = fget(t, a[0]);
@@ -1983,55 +2028,74 @@ static int64_t do_getdents(struct thread *t, const uint32_t a[6], bool wide)
     if (f->kind != FK_DIR)
         return -ENOTDIR;
     size_t cap = len < BOUNCE ? len : BOUNCE;
-    uint8_t *hb = malloc(cap ? cap : 1);
-    if (!hb)
+    uint8_t *hb = malloc(cap ? cap : 1), *ob = malloc(cap ? cap : 1);
+    if (!hb || !ob) {
+        free(hb);
+        free(ob);
         return -ENOMEM;
+    }
     long n = syscall(SYS_getdents64, f->fd, hb, cap);
     if (n < 0) {
         int e = errno;
         free(hb);
+        free(ob);
         return -e;
     }
-    if (wide) {
-        int64_t r = n && guest_write(t, a[1], hb, (size_t)n) ? -EFAULT : n;
-        free(hb);
-        return r;
-    }
-    /* The old linux_dirent: 32-bit ino and off, the type in the last byte.
-     * Each record is no longer than its 64-bit one, so the output fits. */
-    uint8_t *ob = malloc(cap ? cap : 1);
-    if (!ob) {
-        free(hb);
-        return -ENOMEM;
-    }
+    /* linux_dirent64 keeps its layout; the old linux_dirent has 32-bit
+     * ino and off and the type in its last byte.  An old record is never
+     * longer than its 64-bit one, so the output fits the guest's buffer. */
     size_t used = 0;
     int64_t ret = 0;
+    int64_t resume = -1; /* host offset to go back to when a record is left out */
+    uint32_t pos = f->dpos;
     for (long off = 0; off < n;) {
         struct dirent64_h d;
         memcpy(&d, hb + off, sizeof(d));
         const char *name = (const char *)hb + off + offsetof(struct dirent64_h, d_name);
-        size_t nl = strnlen(name, d.d_reclen);
-        size_t rec = (10 + nl + 2 + 3) & ~(size_t)3;
-        if (d.d_ino > UINT32_MAX) {
-            ret = -EOVERFLOW;
+        size_t nl = strnlen(name, d.d_reclen - offsetof(struct dirent64_h, d_name));
+        size_t rec = wide ? d.d_reclen : (10 + nl + 2 + 3) & ~(size_t)3;
+        if ((!wide && d.d_ino > UINT32_MAX) || used + rec > cap) {
+            ret = used ? 0 : (!wide && d.d_ino > UINT32_MAX) ? -EOVERFLOW : -EINVAL;
+            resume = pos ? f->dcookie[pos - 1] : 0;
             break;
         }
-        if (used + rec > cap)
+        uint32_t cookie = dir_cookie(f, d.d_off);
+        if (!cookie) {
+            ret = used ? 0 : -ENOMEM;
+            resume = pos ? f->dcookie[pos - 1] : 0;
             break;
+        }
         uint8_t *r = ob + used;
-        memset(r, 0, rec);
-        uint32_t ino32 = (uint32_t)d.d_ino, off32 = (uint32_t)d.d_off;
-        uint16_t rl = (uint16_t)rec;
-        memcpy(r, &ino32, 4);
-        memcpy(r + 4, &off32, 4);
-        memcpy(r + 8, &rl, 2);
-        memcpy(r + 10, name, nl);
-        r[rec - 1] = d.d_type;
+        if (wide) {
+            memcpy(r, hb + off, rec);
+            int64_t c64 = cookie;
+            memcpy(r + 8, &c64, 8);
+        } else {
+            memset(r, 0, rec);
+            uint32_t ino32 = (uint32_t)d.d_ino;
+            uint16_t rl = (uint16_t)rec;
+            memcpy(r, &ino32, 4);
+            memcpy(r + 4, &cookie, 4);
+            memcpy(r + 8, &rl, 2);
+            memcpy(r + 10, name, nl);
+            r[rec - 1] = d.d_type;
+        }
+        pos = cookie;
         used += rec;
         off += d.d_reclen;
     }
-    if (ret == 0 || used)
-        ret = used && guest_write(t, a[1], ob, used) ? -EFAULT : (int64_t)used;
+    if (resume >= 0)
+        lseek(f->fd, (off_t)resume, SEEK_SET);
+    if (used) {
+        if (guest_write(t, a[1], ob, used)) {
+            /* Nothing delivered: the directory stays where it was. */
+            dir_lseek(f, f->dpos, SEEK_SET);
+            ret = -EFAULT;
+        } else {
+            f->dpos = pos;
+            ret = (int64_t)used;
+        }
+    }
     free(hb);
     free(ob);
     return ret;
