@@ -315,6 +315,9 @@ void fs_put(struct fsctx *f);
 int files_host_dup(struct process *p, int gfd, int *flags);
 /* Open a host path for execve as the guest's cwd sees it: host fd or -errno. */
 int fs_open_exec(struct thread *t, const char *path);
+/* -L SYSROOT (main.c sets it, NULL: none): absolute guest paths are looked
+ * up there first (fs.c's fs_resolve is the one place that does). */
+extern const char *guest_sysroot;
 
 /* ---- loader.c ---- */
 /* Checks the ELF header at host fd: 0 when it is an i386 executable this
