@@ -535,7 +535,8 @@ static void sync_now(struct thread *t)
                 continue;
             map_run(t, &want[j]);
         }
-        memcpy(t->regs, want, (size_t)nwant * sizeof(*want));
+        if (nwant) /* an empty mm (execve) has no runs and maybe no array yet */
+            memcpy(t->regs, want, (size_t)nwant * sizeof(*want));
         t->nregs = nwant;
         free(want);
         /* The executable runs, for the library's callbacks. */
