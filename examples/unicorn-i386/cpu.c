@@ -286,9 +286,23 @@ static bool ts_le(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
 }
 
-void run_acquire(struct thread *t)
+/* The token of the processes with shared writable memory. */
+static struct runtoken shared_run = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0,
+                                     {0, 0}};
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_init(void)
 {
-    struct runtoken *r = &kproc(t->proc)->run;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&shared_run.cv);
+    pthread_cond_init(&shared_run.cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void token_acquire(struct runtoken *r, struct thread *t)
+{
     pthread_mutex_lock(&r->m);
     uint64_t ticket = r->next++;
     while (r->holder || ticket != r->serving) {
@@ -313,14 +327,48 @@ void run_acquire(struct thread *t)
     pthread_mutex_unlock(&r->m);
 }
 
-void run_release(struct thread *t)
+static void token_release(struct runtoken *r)
 {
-    struct runtoken *r = &kproc(t->proc)->run;
     pthread_mutex_lock(&r->m);
     r->holder = NULL;
     r->serving++;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->m);
+}
+
+/* Does t's process share writable memory with others?  Recomputed when
+ * its regions change (klock). */
+static void update_shared(struct thread *t)
+{
+    struct kprocess *kp = kproc(t->proc);
+    struct mm *mm = t->proc->mm;
+    uint64_t gen = atomic_load(&mm->gen);
+    if (kp->shared_gen == gen)
+        return;
+    kp->shared_gen = gen;
+    bool shared = atomic_load(&mm->refs) > 1;
+    gmm_region_info ri;
+    for (gmm_addr a = 0; !shared && gmm_space_region_next(mm->space, a, &ri); a = ri.end)
+        shared = ri.shared && (ri.prot & GMM_PROT_WRITE);
+    atomic_store(&kp->shared_mem, shared);
+}
+
+/* The process's token, then (lock order) the shared-memory one. */
+void run_acquire(struct thread *t)
+{
+    token_acquire(&kproc(t->proc)->run, t);
+    kth(t)->held_shared = atomic_load(&kproc(t->proc)->shared_mem);
+    if (kth(t)->held_shared) {
+        pthread_once(&shared_once, shared_init);
+        token_acquire(&shared_run, t);
+    }
+}
+
+void run_release(struct thread *t)
+{
+    if (kth(t)->held_shared)
+        token_release(&shared_run);
+    token_release(&kproc(t->proc)->run);
 }
 
 /* ---- the run loop ---- */
@@ -390,6 +438,7 @@ void cpu_run(struct thread *t)
             t->in_syscall = false;
         }
         mem_sync(t);
+        update_shared(t);
         k->intno = -1;
         atomic_store(&k->in_emu, true);
         /* A kick from now on stops the run below; earlier ones were for

@@ -26,9 +26,10 @@
  * lock add is a plain load and store: two engines running threads of one
  * process in parallel lose updates and a pthread mutex deadlocks (seen
  * with 4 threads).  So a thread holds its process's run token while in
- * uc_emu_start; separate processes still run in parallel.  Memory shared
- * between processes (MAP_SHARED, CLONE_VM without CLONE_THREAD) gets no
- * such guarantee.
+ * uc_emu_start; separate processes still run in parallel, but those with
+ * writable MAP_SHARED memory (or an mm another process shares) also hold
+ * one token common to all of them (two processes adding to a shared
+ * counter with lock xadd lost about half of 400,000 increments).
  */
 #ifndef KERNEL_H
 #define KERNEL_H
@@ -46,6 +47,7 @@ struct kthread {
     atomic_bool in_waitfd; /* in wait_fd's ppoll */
     bool started;         /* the host thread exists (klock) */
     int intno;            /* cpu.c: the interrupt that stopped the engine, -1 none */
+    bool held_shared;     /* cpu.c: run_acquire took the shared-memory token too */
     uint32_t fault_eip;   /* cpu.c: EIP of a CPU exception, read in its hook */
     struct kthread *all_next; /* every live thread (klock) */
 };
@@ -71,6 +73,10 @@ struct kprocess {
     struct process p;
     struct kprocess *next; /* every process not reaped (klock) */
     struct runtoken run;
+    /* cpu.c (klock): the mm has writable MAP_SHARED memory or another
+     * process shares it, as of mm generation shared_gen. */
+    atomic_bool shared_mem;
+    uint64_t shared_gen;
 };
 
 static inline struct kprocess *kproc(struct process *p)
