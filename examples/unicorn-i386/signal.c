@@ -37,7 +37,7 @@
 
 #define SS_ONSTACK_G 1
 #define SS_DISABLE_G 2
-#define SS_AUTODISARM_G (1 << 31)
+#define SS_AUTODISARM_G (1u << 31)
 #define MINSIGSTKSZ_G 2048
 
 #define SI_USER_G 0
