@@ -369,8 +369,8 @@ static bool setup_frame(struct thread *t, int signo, const struct siginfo_g *inf
         } else {
             put32(si, 12, (uint32_t)info->pid);
             put32(si, 16, (uint32_t)info->uid);
-            if (signo == G_SIGCHLD)
-                put32(si, 20, (uint32_t)info->status);
+            /* SIGCHLD's si_status, or rt_sigqueueinfo's si_value */
+            put32(si, 20, (uint32_t)info->status);
         }
         uint8_t *ucp = si + SIGINFO_SIZE;
         /* uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size) */
@@ -906,7 +906,7 @@ static int64_t sys_rt_sigqueueinfo(struct thread *t, const uint32_t a[6])
     int pid = (int)a[0], sig = (int)a[1];
     if (check_sig(sig))
         return -EINVAL;
-    int32_t si[4];
+    int32_t si[6];
     if (guest_read(t, a[2], si, sizeof(si)))
         return -EFAULT;
     /* Only SI_QUEUE-like codes from user space, as Linux checks. */
@@ -916,7 +916,9 @@ static int64_t sys_rt_sigqueueinfo(struct thread *t, const uint32_t a[6])
     if (!p)
         return -ESRCH;
     if (sig) {
-        struct siginfo_g info = {.signo = sig, .code = si[2], .pid = si[3], .uid = (int)getuid()};
+        /* si_value shares si_status's place (struct siginfo_g has no other) */
+        struct siginfo_g info = {.signo = sig, .code = si[2], .pid = si[3], .uid = (int)getuid(),
+                                 .status = si[5]};
         signal_process(p, &info);
     }
     return 0;
