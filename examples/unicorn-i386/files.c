@@ -554,6 +554,10 @@ static int64_t rw_vec(struct thread *t, const uint32_t a[6], bool wr, int64_t po
     int e = iov_load(t, a[1], a[2], &s, &total);
     if (e)
         return e;
+    if (pos > INT64_MAX - (int64_t)total) {
+        free(s);
+        return -EINVAL;
+    }
     int64_t r = wr ? do_write(t, f, s, (int)a[2], total, pos)
                    : do_read(t, f, s, (int)a[2], total, pos);
     free(s);
@@ -582,11 +586,12 @@ static int64_t prw(struct thread *t, const uint32_t a[6], bool wr)
     if (!f)
         return -EBADF;
     int64_t pos = pos64(a[3], a[4]);
-    if (pos < 0)
+    struct seg s = {a[1], a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a[2]};
+    /* Linux's rw_verify_area: the range must not pass the largest offset. */
+    if (pos < 0 || pos > INT64_MAX - s.len)
         return -EINVAL;
     if (file_waits(f))
         return -ESPIPE;
-    struct seg s = {a[1], a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a[2]};
     return wr ? do_write(t, f, &s, 1, s.len, pos) : do_read(t, f, &s, 1, s.len, pos);
 }
 
@@ -1045,7 +1050,7 @@ static int64_t do_lseek(struct thread *t, uint32_t gfd, int64_t off, uint32_t wh
     if (file_vdir(f)) { /* cookies: 0 ".", 1 "..", 2 + fd */
         if (whence == SEEK_SET && off >= 0)
             f->vpos = (uint64_t)off;
-        else if (whence == SEEK_CUR && (int64_t)f->vpos + off >= 0)
+        else if (whence == SEEK_CUR && off >= -(int64_t)f->vpos && off <= INT32_MAX)
             f->vpos = (uint64_t)((int64_t)f->vpos + off);
         else
             return -EINVAL;
@@ -2134,6 +2139,8 @@ static int64_t do_sendfile(struct thread *t, const uint32_t a[6], bool wide)
             return -EINVAL;
     }
     uint32_t count = a[3] > MAX_RW_COUNT ? MAX_RW_COUNT : a[3];
+    if (pos > INT64_MAX - count)
+        return -EINVAL;
     if (in->kind == FK_REGULAR)
         gmm_file_sync(K.sys, in->dev, in->ino);
     size_t cap = count < BOUNCE ? count : BOUNCE;
