@@ -455,8 +455,14 @@ static int64_t do_write(struct thread *t, struct file *f, const struct seg *s, i
                 break;
             }
             if (w > 0 && f->kind == FK_REGULAR) {
-                int64_t at = pos >= 0 ? pos + (int64_t)(done + off)
-                                      : (int64_t)lseek(f->fd, 0, SEEK_CUR) - w;
+                /* Where the bytes went: pwrite's offset, the file position
+                 * after a write, the end for pwrite on O_APPEND (Linux
+                 * appends there, as the host did). */
+                struct stat st;
+                int64_t at = pos < 0 ? (int64_t)lseek(f->fd, 0, SEEK_CUR) - w
+                             : !(f->flags & O_APPEND) ? pos + (int64_t)(done + off)
+                             : fstat(f->fd, &st) == 0 ? (int64_t)st.st_size - w
+                                                      : -1;
                 if (at >= 0)
                     gmm_file_written(K.sys, f->dev, f->ino, (uint64_t)at, buf + off, (size_t)w);
             }
