@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1914,6 +1916,90 @@ static int64_t sys_fstatfs64(struct thread *t, const uint32_t a[6])
     return put_fstatfs(t, f->fd, a[2], a[1], 1);
 }
 
+/* flock(fd, op): the host's, waiting in slices so that a signal
+ * interrupts it and klock is never held while it blocks (the holder may
+ * be another guest process of this host process). */
+static int64_t sys_flock(struct thread *t, const uint32_t a[6])
+{
+    struct file *f = fget(t, a[0]);
+    if (!f)
+        return -EBADF;
+    int op = (int)a[1];
+    if (flock(f->fd, op | LOCK_NB) == 0)
+        return 0;
+    if (errno != EWOULDBLOCK || (op & LOCK_NB))
+        return -errno;
+    file_get(f);
+    int64_t ret;
+    for (;;) {
+        struct timespec dl;
+        deadline_after(&dl, 0, POLL_SLICE_MS * 1000000L);
+        if (kernel_wait(t, &dl) == -ERESTARTSYS) {
+            ret = -ERESTARTSYS;
+            break;
+        }
+        if (flock(f->fd, op | LOCK_NB) == 0) {
+            ret = 0;
+            break;
+        }
+        if (errno != EWOULDBLOCK) {
+            ret = -errno;
+            break;
+        }
+    }
+    file_put(f);
+    return ret;
+}
+
+/* fadvise64_64(fd, off lo, hi, len lo, hi, advice) and fadvise64(fd, off
+ * lo, hi, len, advice): advice only, but its errors are Linux's. */
+static int64_t do_fadvise(struct thread *t, uint32_t gfd, int64_t off, int64_t len, int advice)
+{
+    struct file *f = fget(t, gfd);
+    if (!f)
+        return -EBADF;
+    return -posix_fadvise(f->fd, (off_t)off, (off_t)len, advice);
+}
+
+static int64_t sys_fadvise64_64(struct thread *t, const uint32_t a[6])
+{
+    return do_fadvise(t, a[0], pos64(a[1], a[2]), pos64(a[3], a[4]), (int)a[5]);
+}
+
+static int64_t sys_fadvise64(struct thread *t, const uint32_t a[6])
+{
+    return do_fadvise(t, a[0], pos64(a[1], a[2]), a[3], (int)a[4]);
+}
+
+/* fallocate(fd, mode, off lo, hi, len lo, hi): a size change reaches the
+ * library's page cache. */
+static int64_t sys_fallocate(struct thread *t, const uint32_t a[6])
+{
+    struct file *f = fget(t, a[0]);
+    if (!f)
+        return -EBADF;
+    int64_t off = pos64(a[2], a[3]), len = pos64(a[4], a[5]);
+    if (off < 0 || len <= 0 || off > INT64_MAX - len)
+        return -EINVAL;
+    if (fallocate(f->fd, (int)a[1], (off_t)off, (off_t)len) < 0)
+        return -errno;
+    struct stat st;
+    if (f->kind != FK_REGULAR || fstat(f->fd, &st) < 0)
+        return 0;
+    gmm_file_resized(K.sys, f->dev, f->ino, (uint64_t)st.st_size);
+    /* Punched or zeroed ranges read zero from the file now: so do the
+     * cached pages. */
+    if (a[1] & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+        static const char zeros[65536];
+        int64_t end = off + len < st.st_size ? off + len : (int64_t)st.st_size;
+        for (int64_t at = off; at < end; at += (int64_t)sizeof(zeros)) {
+            size_t n = end - at < (int64_t)sizeof(zeros) ? (size_t)(end - at) : sizeof(zeros);
+            gmm_file_written(K.sys, f->dev, f->ino, (uint64_t)at, zeros, n);
+        }
+    }
+    return 0;
+}
+
 /* ---- directories ---- */
 
 /* struct linux_dirent64 as the host fills it; i386 has the same layout. */
@@ -2237,6 +2323,7 @@ const struct syscall_def files_syscalls[] = {
     {118, "fsync", sys_fsync},
     {140, "_llseek", sys_llseek},
     {141, "getdents", sys_getdents},
+    {143, "flock", sys_flock},
     {142, "_newselect", sys_select},
     {145, "readv", sys_readv},
     {146, "writev", sys_writev},
@@ -2251,6 +2338,9 @@ const struct syscall_def files_syscalls[] = {
     {220, "getdents64", sys_getdents64},
     {221, "fcntl64", sys_fcntl64},
     {239, "sendfile64", sys_sendfile64},
+    {250, "fadvise64", sys_fadvise64},
+    {272, "fadvise64_64", sys_fadvise64_64},
+    {324, "fallocate", sys_fallocate},
     {269, "fstatfs64", sys_fstatfs64},
     {295, "openat", sys_openat},
     {308, "pselect6", sys_pselect6},
