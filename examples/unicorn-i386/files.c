@@ -1347,6 +1347,27 @@ static int64_t sys_ioctl(struct thread *t, const uint32_t a[6])
         file_put(f);
         return r < 0 ? -e : 0;
     }
+    case TCSBRK:
+    case TCSBRKP:
+    case TCFLSH:
+    case TCXONC: {
+        /* An int argument; TCSBRK(1) is tcdrain, which waits: klock
+         * dropped. */
+        file_get(f);
+        kunlock();
+        int r = ioctl(f->fd, req, (int)arg);
+        int e = errno;
+        krelock();
+        file_put(f);
+        return r < 0 ? -e : 0;
+    }
+    case TIOCOUTQ: {
+        int n = 0;
+        if (ioctl(f->fd, TIOCOUTQ, &n) < 0)
+            return -errno;
+        int32_t v = n;
+        return guest_write(t, arg, &v, 4) ? -EFAULT : 0;
+    }
     case TIOCGWINSZ: {
         struct winsize ws;
         if (ioctl(f->fd, TIOCGWINSZ, &ws) < 0)
