@@ -3,7 +3,9 @@
 # GUEST_GCC, guest_program() and guest_test() are defined, and gcc -m32
 # -static is known to work).
 #
-# corpus_NAME: each line of test/corpus/commands.txt, Debian 12's static
+# 1. test/guest programs of the process layer: each built -m32 -static and
+#    run by run_guest.cmake against test/guest/NAME.expected and qemu-i386.
+# 2. corpus_NAME: each line of test/corpus/commands.txt, Debian 12's static
 #    i386 busybox, bash, zsh and sash run by test/corpus/corpus.py under the
 #    runner, qemu-i386 and natively.  The programs come from a sysroot that
 #    test/corpus/fetch-sysroot.sh unpacks (as root, with apt-get download);
@@ -11,6 +13,21 @@
 
 set(CORPUS_DIR ${PROJECT_SOURCE_DIR}/test/corpus)
 
+# ---- 1. guest programs ----
+foreach(p shm_fork futex_handoff threads4 vforkexec pipechain fpu sigchld_wait fds)
+  guest_program(${p})
+endforeach()
+# threads4 needs libpthread: glibc 2.34+ has it in libc, so -static suffices.
+guest_test(shm_fork shm_fork 0 ${CMAKE_CURRENT_BINARY_DIR}/guest/shm_fork.data)
+guest_test(futex_handoff futex_handoff 0 1000 ${CMAKE_CURRENT_BINARY_DIR}/guest/futex_handoff.data)
+guest_test(threads4 threads4 0)
+guest_test(vforkexec vforkexec 0)
+guest_test(pipechain pipechain 0)
+guest_test(fpu fpu 0)
+guest_test(sigchld_wait sigchld_wait 0)
+guest_test(fds fds 0 ${FILEMAP_INPUT})
+
+# ---- 2. the corpus ----
 set(GMM_CORPUS_SYSROOT ${PROJECT_BINARY_DIR}/corpus-sysroot CACHE PATH
     "Where test/corpus/fetch-sysroot.sh unpacked Debian's i386 static programs (corpus tests skip without them)")
 find_program(CORPUS_PYTHON3 python3)
