@@ -62,7 +62,8 @@ python)
     fi
     S=$(cd "$S" && pwd)
     prog=$S/usr/bin/python3.11
-    strip=(--strip "$S")
+    # Linux names a mapped file by its path with the symlinks resolved.
+    strip=(--strip "$(cd "$S" && pwd -P)")
     root=$(mktemp -d)
     trap 'rmdir "$root" 2>/dev/null' EXIT
     # The namespace's mounts vanish with it; the empty directory stays for
