@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the status_, files_ and cases variables are read by the sourcing script
 # cases.sh: the dynamic corpus of issue 13, sourced (bash) by run_dyn.sh and
 # perf.sh.  Each case is a function case_NAME that runs programs of the
 # sysroot through `g PROG ARGS...`, in an empty directory of its own, with
@@ -113,5 +114,7 @@ files_python="doc.json lines.txt"
 case_python() { g python3.11 "$DATA/workload.py"; }
 
 # Start-up, for perf.sh only.
+status_python_start=0
+status_sqlite_start=0
 case_python_start() { g python3.11 -c pass; }
 case_sqlite_start() { g sqlite3 :memory: 'select 1'; }

@@ -25,7 +25,7 @@
 # compared.
 set -uo pipefail
 
-RUNNER= S=
+RUNNER='' S=''
 while [ $# -gt 0 ]; do
     case $1 in
         --runner) RUNNER=$2; shift 2 ;;

@@ -16,7 +16,7 @@
 # the sysroot is absent.
 set -uo pipefail
 
-RUNNER= QEMU= runs=3
+RUNNER='' QEMU='' runs=3
 while [ $# -gt 0 ]; do
     case $1 in
         --runner) RUNNER=$2; shift 2 ;;
@@ -37,7 +37,6 @@ DATA=$(cd "$(dirname "$0")" && pwd)
 make_inputs "$work/in"
 
 rows="python_start sqlite_start $cases"
-status_python_start=0 status_sqlite_start=0
 modes=()
 [ -n "$RUNNER" ] && modes+=(runner flat)
 [ -n "$QEMU" ] && modes+=(qemu)
@@ -83,8 +82,9 @@ for name in $rows; do
     done
 done
 
+le() { awk "BEGIN { exit !($1 <= $2) }"; } # A B: A <= B
 ratio() { # A B: A/B to two places, or - when either is missing
-    case "$1,$2" in *fail*|*,|,*|*,0|*,0.00) echo - ;; *) echo "scale=2; $1 / $2" | bc ;; esac
+    case "$1,$2" in *fail*|*,|,*|*,0|*,0.00) echo - ;; *) awk "BEGIN { printf \"%.2f\\n\", $1 / $2 }" ;; esac
 }
 cell() { echo "${T[$1,$2]:-}"; }
 rsscell() { echo "${M[$1,$2]:-}"; }
@@ -98,19 +98,19 @@ for name in $rows; do
     rf=$(ratio "$(cell runner "$name")" "$(cell flat "$name")")
     rq=$(ratio "$(cell runner "$name")" "$(cell qemu "$name")")
     rm_=$(ratio "$(rsscell runner "$name")" "$(rsscell qemu "$name")")
-    mib() { case $1 in ''|fail) echo "${1:--}" ;; *) echo "scale=1; $1 / 1024" | bc ;; esac; }
+    mib() { case $1 in ''|fail) echo "${1:--}" ;; *) awk "BEGIN { printf \"%.1f\\n\", $1 / 1024 }" ;; esac; }
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
         "$(cell runner "$name")" "$(cell flat "$name")" "$(cell qemu "$name")" "$(cell native "$name")" \
         "$rf" "$rq" "$(mib "$(rsscell runner "$name")")" "$(mib "$(rsscell qemu "$name")")" "$rm_"
     [ "$rq" != - ] && rq_all+=("$rq")
-    [ "$rf" = - ] || [ "$(echo "$rf <= 1.25" | bc)" = 1 ] || goal_flat=no
-    [ "$rq" = - ] || [ "$(echo "$rq <= 12" | bc)" = 1 ] || goal_max=no
-    [ "$rm_" = - ] || [ "$(echo "$rm_ <= 2" | bc)" = 1 ] || goal_rss=no
+    [ "$rf" = - ] || le "$rf" 1.25 || goal_flat=no
+    [ "$rq" = - ] || le "$rq" 12 || goal_max=no
+    [ "$rm_" = - ] || le "$rm_" 2 || goal_rss=no
 done
 echo
 if [ ${#rq_all[@]} -gt 0 ]; then
     med=$(printf '%s\n' "${rq_all[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
-    goal_med=$([ "$(echo "$med <= 4" | bc)" = 1 ] && echo yes || echo no)
+    goal_med=$(le "$med" 4 && echo yes || echo no)
     echo "Goals: runner/flat <= 1.25 on every row: $goal_flat; median runner/qemu $med <= 4: $goal_med;" \
         "none above 12x: $goal_max; RSS within 2x of qemu-i386: $goal_rss."
 else

@@ -14,7 +14,7 @@ usage() {
     echo "usage: $0 [--runner PATH] [--qemu PATH] [--no-native] SYSROOT WORK CASE" >&2
     exit 2
 }
-RUNNER= QEMU= native=yes
+RUNNER='' QEMU='' native=yes
 while [ $# -gt 0 ]; do
     case $1 in
         --runner) RUNNER=$2; shift 2 ;;
@@ -71,7 +71,7 @@ run() {
     echo $? >"$work/$l.status"
     t1=$(date +%s.%N)
     printf '%-7s status %s, %s stdout lines, %.2f s\n' "$l" "$(cat "$work/$l.status")" \
-        "$(wc -l <"$work/$l.out")" "$(echo "$t1 - $t0" | bc)"
+        "$(wc -l <"$work/$l.out")" "$(awk "BEGIN { print $t1 - $t0 }")"
 }
 
 fail=0

@@ -7,7 +7,7 @@
 # -L: the host's files are the program's); each stdout must equal EXPECTED
 # and each exit status STATUS.  Exits 77 (ctest's skip) when nothing ran.
 set -uo pipefail
-RUNNER= QEMU=
+RUNNER='' QEMU=''
 while [ $# -gt 0 ]; do
     case $1 in
         --runner) RUNNER=$2; shift 2 ;;
