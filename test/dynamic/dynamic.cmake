@@ -72,8 +72,10 @@ else()
     add_test(NAME dyn_maps_self
       COMMAND ${DYN_BASH} ${DYN_DIR}/maps.sh --runner $<TARGET_FILE:guestmm-run-i386>
               ${DYN_BIN}/maps_self self ${DYN_BIN}/maps)
+    # maps.sh switches the kernel's 32-bit vDSO off for its native run.
     set_tests_properties(dyn_maps_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-                                                  ENVIRONMENT "${dyn_env}")
+                                                  ENVIRONMENT "${dyn_env}"
+                                                  RESOURCE_LOCK abi_vsyscall32)
   endif()
 endif()
 
@@ -83,7 +85,8 @@ if(DYN_PYTHON3)
     COMMAND ${DYN_BASH} ${DYN_DIR}/maps.sh --runner $<TARGET_FILE:guestmm-run-i386>
             --sysroot ${GMM_DYN_SYSROOT} ${DYN_BIN}/maps_python python)
   set_tests_properties(dyn_maps_python PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-                                                  ENVIRONMENT "${dyn_env}")
+                                                  ENVIRONMENT "${dyn_env}"
+                                                  RESOURCE_LOCK abi_vsyscall32)
 else()
   message(STATUS "test/dynamic: python3 not found: the maps comparisons are not registered")
 endif()

@@ -9,6 +9,7 @@
 #   apt-get download PKG:i386 ...          (in a temporary directory)
 #   dpkg -x PKG.deb STAGE                  (each)
 #   lib, bin, sbin -> usr/...              (merged /usr, as Debian 12 installs)
+#   ldconfig -X -r STAGE                   (/etc/ld.so.cache, as libc-bin's trigger)
 #
 # Which packages: the seeds and what their Depends and Pre-Depends need,
 # read from apt-cache's recursive listing.  Of each dependency (or group of
@@ -18,10 +19,11 @@
 # Architecture: all package (media-types, readline-common, ...) holds data
 # for them, and what it depends on itself (dpkg, install-info, perl) serves
 # maintainer scripts, which dpkg -x never runs.  Host (amd64) packages are
-# never taken.  Everything lands in DIR/.packages, one "name version" a line.
+# never taken.  DIR/.packages lists them, one "name version" a line.
 #
 # Needs root for the first two steps (CI runs as root).  Idempotent: a DIR
-# whose .packages names the same packages is left as it is (no network).
+# whose .packages names the same packages (and layout) is left as it is (no
+# network).
 # Otherwise the tree is built beside DIR and replaces it; a DIR that is not
 # empty and holds no .packages is never removed.  Quiet on success; any
 # failure stops the script with a message and a non-zero status.
@@ -109,16 +111,19 @@ resolve() {
         awk '/^Package: / { p = $2 } /^Version: / { v = $2 } /^Architecture: / { a = $2 }
              /^$/ && p != "" { print p (a == "all" ? "" : ":" a), v; p = "" }' |
         sort >"$tmp/packages"
-    cut -d' ' -f1 "$tmp/packages" | cmp -s - "$tmp/names"
+    cut -d' ' -f1 "$tmp/packages" | cmp -s - "$tmp/names" || return 1
+    # The stamp: the packages and, versioned, what this script does to the
+    # tree beyond unpacking (a tree made by an older script is made anew).
+    { cat "$tmp/packages"; echo "layout 2: merged /usr, /etc/ld.so.cache"; } >"$tmp/stamp"
 }
 
-if [ -f "$dir/.packages" ] && resolve && cmp -s "$tmp/packages" "$dir/.packages"; then
+if [ -f "$dir/.packages" ] && resolve && cmp -s "$tmp/stamp" "$dir/.packages"; then
     exit 0
 fi
 
 apt-get update -qq >/dev/null || die "apt-get update failed"
 resolve || die "apt-cache depends $seeds failed: $(cat "$tmp/err")"
-if [ -f "$dir/.packages" ] && cmp -s "$tmp/packages" "$dir/.packages"; then
+if [ -f "$dir/.packages" ] && cmp -s "$tmp/stamp" "$dir/.packages"; then
     exit 0
 fi
 
@@ -156,13 +161,22 @@ done
 for d in bin sbin lib; do
     [ -e "$stage/$d" ] || ln -s "usr/$d" "$stage/$d"
 done
+# /etc/ld.so.cache, as libc-bin's trigger makes it on an installed system
+# (libc-bin itself, a host-architecture package, is not fetched: its
+# /etc/ld.so.conf is written here).  Without a cache of its own, a program
+# run with qemu-user's -L meaning would read the host's /etc/ld.so.cache
+# and load the host's /lib32 libraries instead of the sysroot's.
+[ -e "$stage/etc/ld.so.conf" ] || echo 'include /etc/ld.so.conf.d/*.conf' >"$stage/etc/ld.so.conf"
+ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
+"$ldconfig" -X -r "$stage" || die "ldconfig -r $stage failed"
+[ -s "$stage/etc/ld.so.cache" ] || die "ldconfig -r $stage made no /etc/ld.so.cache"
 # dpkg -x gives the root the package's directory mode; keep it usable.
 chmod 755 "$stage"
 
 for p in $progs; do
     [ -e "$stage/$p" ] || die "after unpacking, $p is missing"
 done
-cp "$tmp/packages" "$stage/.packages"
+cp "$tmp/stamp" "$stage/.packages"
 
 if [ -e "$dir" ]; then
     if [ ! -f "$dir/.packages" ] && [ -n "$(ls -A "$dir")" ]; then
