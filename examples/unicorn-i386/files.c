@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -455,8 +457,14 @@ static int64_t do_write(struct thread *t, struct file *f, const struct seg *s, i
                 break;
             }
             if (w > 0 && f->kind == FK_REGULAR) {
-                int64_t at = pos >= 0 ? pos + (int64_t)(done + off)
-                                      : (int64_t)lseek(f->fd, 0, SEEK_CUR) - w;
+                /* Where the bytes went: pwrite's offset, the file position
+                 * after a write, the end for pwrite on O_APPEND (Linux
+                 * appends there, as the host did). */
+                struct stat st;
+                int64_t at = pos < 0 ? (int64_t)lseek(f->fd, 0, SEEK_CUR) - w
+                             : !(f->flags & O_APPEND) ? pos + (int64_t)(done + off)
+                             : fstat(f->fd, &st) == 0 ? (int64_t)st.st_size - w
+                                                      : -1;
                 if (at >= 0)
                     gmm_file_written(K.sys, f->dev, f->ino, (uint64_t)at, buf + off, (size_t)w);
             }
@@ -554,6 +562,10 @@ static int64_t rw_vec(struct thread *t, const uint32_t a[6], bool wr, int64_t po
     int e = iov_load(t, a[1], a[2], &s, &total);
     if (e)
         return e;
+    if (pos > INT64_MAX - (int64_t)total) {
+        free(s);
+        return -EINVAL;
+    }
     int64_t r = wr ? do_write(t, f, s, (int)a[2], total, pos)
                    : do_read(t, f, s, (int)a[2], total, pos);
     free(s);
@@ -582,11 +594,12 @@ static int64_t prw(struct thread *t, const uint32_t a[6], bool wr)
     if (!f)
         return -EBADF;
     int64_t pos = pos64(a[3], a[4]);
-    if (pos < 0)
+    struct seg s = {a[1], a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a[2]};
+    /* Linux's rw_verify_area: the range must not pass the largest offset. */
+    if (pos < 0 || pos > INT64_MAX - s.len)
         return -EINVAL;
     if (file_waits(f))
         return -ESPIPE;
-    struct seg s = {a[1], a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : a[2]};
     return wr ? do_write(t, f, &s, 1, s.len, pos) : do_read(t, f, &s, 1, s.len, pos);
 }
 
@@ -1045,7 +1058,7 @@ static int64_t do_lseek(struct thread *t, uint32_t gfd, int64_t off, uint32_t wh
     if (file_vdir(f)) { /* cookies: 0 ".", 1 "..", 2 + fd */
         if (whence == SEEK_SET && off >= 0)
             f->vpos = (uint64_t)off;
-        else if (whence == SEEK_CUR && (int64_t)f->vpos + off >= 0)
+        else if (whence == SEEK_CUR && off >= -(int64_t)f->vpos && off <= INT32_MAX)
             f->vpos = (uint64_t)((int64_t)f->vpos + off);
         else
             return -EINVAL;
@@ -1333,6 +1346,27 @@ static int64_t sys_ioctl(struct thread *t, const uint32_t a[6])
         krelock();
         file_put(f);
         return r < 0 ? -e : 0;
+    }
+    case TCSBRK:
+    case TCSBRKP:
+    case TCFLSH:
+    case TCXONC: {
+        /* An int argument; TCSBRK(1) is tcdrain, which waits: klock
+         * dropped. */
+        file_get(f);
+        kunlock();
+        int r = ioctl(f->fd, req, (int)arg);
+        int e = errno;
+        krelock();
+        file_put(f);
+        return r < 0 ? -e : 0;
+    }
+    case TIOCOUTQ: {
+        int n = 0;
+        if (ioctl(f->fd, TIOCOUTQ, &n) < 0)
+            return -errno;
+        int32_t v = n;
+        return guest_write(t, arg, &v, 4) ? -EFAULT : 0;
     }
     case TIOCGWINSZ: {
         struct winsize ws;
@@ -1903,6 +1937,90 @@ static int64_t sys_fstatfs64(struct thread *t, const uint32_t a[6])
     return put_fstatfs(t, f->fd, a[2], a[1], 1);
 }
 
+/* flock(fd, op): the host's, waiting in slices so that a signal
+ * interrupts it and klock is never held while it blocks (the holder may
+ * be another guest process of this host process). */
+static int64_t sys_flock(struct thread *t, const uint32_t a[6])
+{
+    struct file *f = fget(t, a[0]);
+    if (!f)
+        return -EBADF;
+    int op = (int)a[1];
+    if (flock(f->fd, op | LOCK_NB) == 0)
+        return 0;
+    if (errno != EWOULDBLOCK || (op & LOCK_NB))
+        return -errno;
+    file_get(f);
+    int64_t ret;
+    for (;;) {
+        struct timespec dl;
+        deadline_after(&dl, 0, POLL_SLICE_MS * 1000000L);
+        if (kernel_wait(t, &dl) == -ERESTARTSYS) {
+            ret = -ERESTARTSYS;
+            break;
+        }
+        if (flock(f->fd, op | LOCK_NB) == 0) {
+            ret = 0;
+            break;
+        }
+        if (errno != EWOULDBLOCK) {
+            ret = -errno;
+            break;
+        }
+    }
+    file_put(f);
+    return ret;
+}
+
+/* fadvise64_64(fd, off lo, hi, len lo, hi, advice) and fadvise64(fd, off
+ * lo, hi, len, advice): advice only, but its errors are Linux's. */
+static int64_t do_fadvise(struct thread *t, uint32_t gfd, int64_t off, int64_t len, int advice)
+{
+    struct file *f = fget(t, gfd);
+    if (!f)
+        return -EBADF;
+    return -posix_fadvise(f->fd, (off_t)off, (off_t)len, advice);
+}
+
+static int64_t sys_fadvise64_64(struct thread *t, const uint32_t a[6])
+{
+    return do_fadvise(t, a[0], pos64(a[1], a[2]), pos64(a[3], a[4]), (int)a[5]);
+}
+
+static int64_t sys_fadvise64(struct thread *t, const uint32_t a[6])
+{
+    return do_fadvise(t, a[0], pos64(a[1], a[2]), a[3], (int)a[4]);
+}
+
+/* fallocate(fd, mode, off lo, hi, len lo, hi): a size change reaches the
+ * library's page cache. */
+static int64_t sys_fallocate(struct thread *t, const uint32_t a[6])
+{
+    struct file *f = fget(t, a[0]);
+    if (!f)
+        return -EBADF;
+    int64_t off = pos64(a[2], a[3]), len = pos64(a[4], a[5]);
+    if (off < 0 || len <= 0 || off > INT64_MAX - len)
+        return -EINVAL;
+    if (fallocate(f->fd, (int)a[1], (off_t)off, (off_t)len) < 0)
+        return -errno;
+    struct stat st;
+    if (f->kind != FK_REGULAR || fstat(f->fd, &st) < 0)
+        return 0;
+    gmm_file_resized(K.sys, f->dev, f->ino, (uint64_t)st.st_size);
+    /* Punched or zeroed ranges read zero from the file now: so do the
+     * cached pages. */
+    if (a[1] & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+        static const char zeros[65536];
+        int64_t end = off + len < st.st_size ? off + len : (int64_t)st.st_size;
+        for (int64_t at = off; at < end; at += (int64_t)sizeof(zeros)) {
+            size_t n = end - at < (int64_t)sizeof(zeros) ? (size_t)(end - at) : sizeof(zeros);
+            gmm_file_written(K.sys, f->dev, f->ino, (uint64_t)at, zeros, n);
+        }
+    }
+    return 0;
+}
+
 /* ---- directories ---- */
 
 /* struct linux_dirent64 as the host fills it; i386 has the same layout. */
@@ -2134,6 +2252,8 @@ static int64_t do_sendfile(struct thread *t, const uint32_t a[6], bool wide)
             return -EINVAL;
     }
     uint32_t count = a[3] > MAX_RW_COUNT ? MAX_RW_COUNT : a[3];
+    if (pos > INT64_MAX - count)
+        return -EINVAL;
     if (in->kind == FK_REGULAR)
         gmm_file_sync(K.sys, in->dev, in->ino);
     size_t cap = count < BOUNCE ? count : BOUNCE;
@@ -2224,6 +2344,7 @@ const struct syscall_def files_syscalls[] = {
     {118, "fsync", sys_fsync},
     {140, "_llseek", sys_llseek},
     {141, "getdents", sys_getdents},
+    {143, "flock", sys_flock},
     {142, "_newselect", sys_select},
     {145, "readv", sys_readv},
     {146, "writev", sys_writev},
@@ -2238,6 +2359,9 @@ const struct syscall_def files_syscalls[] = {
     {220, "getdents64", sys_getdents64},
     {221, "fcntl64", sys_fcntl64},
     {239, "sendfile64", sys_sendfile64},
+    {250, "fadvise64", sys_fadvise64},
+    {272, "fadvise64_64", sys_fadvise64_64},
+    {324, "fallocate", sys_fallocate},
     {269, "fstatfs64", sys_fstatfs64},
     {295, "openat", sys_openat},
     {308, "pselect6", sys_pselect6},

@@ -703,8 +703,6 @@ int guest_read(struct thread *t, uint32_t addr, void *buf, size_t len)
     return gmm_read(mm->space, addr, buf, len) ? -EFAULT : 0;
 }
 
-static _Thread_local bool tl_code_written;
-
 int guest_write(struct thread *t, uint32_t addr, const void *buf, size_t len)
 {
     struct mm *mm = t->proc->mm;
@@ -714,12 +712,9 @@ int guest_write(struct thread *t, uint32_t addr, const void *buf, size_t len)
         memcpy(mm->base + addr, buf, len);
         return 0;
     }
-    tl_code_written = false;
-    int rc = gmm_write(mm->space, addr, buf, len) ? -EFAULT : 0;
-    /* Code this engine translated from those bytes goes before it runs on. */
-    if (tl_code_written && t->uc)
-        uc_emu_stop(t->uc);
-    return rc;
+    /* Code translated from those bytes goes at each engine's next sync
+     * (the library's code_written callback records the range). */
+    return gmm_write(mm->space, addr, buf, len) ? -EFAULT : 0;
 }
 
 int guest_str(struct thread *t, uint32_t addr, char *buf, size_t cap)
@@ -759,7 +754,6 @@ static void host_code_written(void *user, gmm_space *space, gmm_addr start, uint
 {
     (void)user;
     struct mm *mm = gmm_space_user(space);
-    tl_code_written = true;
     if (mm && len)
         code_changed(mm, start, len);
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -826,6 +827,7 @@ static int64_t sys_getresgid16(struct thread *t, const uint32_t a[6])
 
 static struct {
     bool taken;
+    bool sys_resource; /* the runner has CAP_SYS_RESOURCE: hard limits may rise */
     uint64_t cur[NLIMITS], max[NLIMITS];
 } limits;
 
@@ -852,6 +854,17 @@ static void limits_take(void)
         limits.max[RLIMIT_NOFILE] = NR_OPEN_MAX;
     if (limits.cur[RLIMIT_NOFILE] > limits.max[RLIMIT_NOFILE])
         limits.cur[RLIMIT_NOFILE] = limits.max[RLIMIT_NOFILE];
+    /* CAP_SYS_RESOURCE (bit 24) of the effective set: root in a container
+     * often lacks it, and Linux then refuses to raise a hard limit. */
+    FILE *st = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long caps = 0;
+    while (st && fgets(line, sizeof(line), st))
+        if (sscanf(line, "CapEff: %llx", &caps) == 1)
+            break;
+    if (st)
+        fclose(st);
+    limits.sys_resource = (caps >> 24) & 1;
     limits.taken = true;
 }
 
@@ -888,8 +901,9 @@ static int limit_set(struct process *p, int res, uint64_t cur, uint64_t max)
     int e = limit_get(p, res, &ocur, &omax);
     if (e)
         return e;
-    /* Raising a hard limit needs CAP_SYS_RESOURCE: root's. */
-    if (max > omax && geteuid() != 0)
+    /* Raising a hard limit needs CAP_SYS_RESOURCE. */
+    limits_take();
+    if (max > omax && !limits.sys_resource)
         return -EPERM;
     if (res == RLIMIT_NOFILE && max > NR_OPEN_MAX)
         return -EPERM;
