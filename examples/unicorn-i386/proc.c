@@ -974,8 +974,10 @@ static int64_t sys_execve(struct thread *t, const uint32_t a[6])
 #define AT_EMPTY_PATH_G 0x1000
 #define AT_SYMLINK_NOFOLLOW_G 0x100
 
-/* execveat(dirfd, path, argv, envp, flags): a directory fd or
- * AT_EMPTY_PATH go through the host's /proc/self/fd of that fd. */
+/* execveat(dirfd, path, argv, envp, flags).  AT_EMPTY_PATH runs the file
+ * of dirfd itself, through the guest's /proc/self/fd/N (fs.c's virtual
+ * link to that fd); a path relative to a directory fd is joined to the
+ * host path of that directory. */
 static int64_t sys_execveat(struct thread *t, const uint32_t a[6])
 {
     char path[PATH_MAX];
@@ -988,17 +990,29 @@ static int64_t sys_execveat(struct thread *t, const uint32_t a[6])
         return -EINVAL;
     if (path[0] == '/' || (dirfd == AT_FDCWD && path[0]))
         return do_execve(t, path, a[2], a[3]);
-    if (!path[0] && !(flags & AT_EMPTY_PATH_G))
-        return -ENOENT;
+    if (!path[0]) {
+        if (!(flags & AT_EMPTY_PATH_G))
+            return -ENOENT;
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
+        return do_execve(t, self, a[2], a[3]);
+    }
     int fl;
     int hfd = files_host_dup(t->proc, dirfd, &fl);
     if (hfd < 0)
         return hfd;
-    char full[PATH_MAX + 64];
-    snprintf(full, sizeof(full), "/proc/self/fd/%d%s%s", hfd, path[0] ? "/" : "", path);
-    int64_t r = do_execve(t, full, a[2], a[3]);
+    char link[64], dir[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", hfd);
+    ssize_t n = readlink(link, dir, sizeof(dir) - 1);
     close(hfd);
-    return r;
+    if (n <= 0)
+        return -EBADF;
+    dir[n] = 0;
+    char full[2 * PATH_MAX];
+    snprintf(full, sizeof(full), "%s/%s", dir, path);
+    if (strlen(full) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    return do_execve(t, full, a[2], a[3]);
 }
 
 /* ---- wait ---- */

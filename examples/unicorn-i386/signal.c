@@ -10,8 +10,10 @@
  * bit goes into t->pending.set with an atomic OR, and every change to a
  * thread's pending set is atomic for that reason.
  *
- * Not done: the FPU state is not saved in frames (fpstate is 0), real-time
- * signals do not queue more than one instance, stop signals (SIGSTOP,
+ * The FPU and SSE state goes in the frame as Linux's struct _fpstate_32
+ * (fnsave image, then the fxsave image sigreturn restores from).
+ *
+ * Not done: real-time signals do not queue more than one instance, stop signals (SIGSTOP,
  * SIGTSTP, SIGTTIN, SIGTTOU) act as ignored (there is no job control) and
  * no default action dumps core (the wait status never has 0x80).
  */
@@ -292,7 +294,7 @@ static const int sc_regs[] = {UC_X86_REG_EDI, UC_X86_REG_ESI, UC_X86_REG_EBP, UC
 
 /* struct sigcontext_32 */
 static void save_sigcontext(struct thread *t, uint8_t *sc, uint64_t mask, bool fault,
-                            uint32_t cr2)
+                            uint32_t cr2, uint32_t fpstate)
 {
     memset(sc, 0, SIGCONTEXT_SIZE);
     put32(sc, 0, reg_get(t, UC_X86_REG_GS));
@@ -308,7 +310,7 @@ static void save_sigcontext(struct thread *t, uint8_t *sc, uint64_t mask, bool f
     put32(sc, 64, reg_get(t, UC_X86_REG_EFLAGS));
     put32(sc, 68, reg_get(t, UC_X86_REG_ESP));
     put32(sc, 72, reg_get(t, UC_X86_REG_SS));
-    put32(sc, 76, 0); /* fpstate */
+    put32(sc, 76, fpstate);
     put32(sc, 80, (uint32_t)mask);
     put32(sc, 84, cr2);
 }
@@ -322,6 +324,87 @@ static void restore_sigcontext(struct thread *t, const uint8_t *sc)
     fl = (fl & ~0x40dd5u) | (get32(sc, 64) & 0x40dd5u);
     reg_set(t, UC_X86_REG_EFLAGS, fl);
     reg_set(t, UC_X86_REG_EIP, get32(sc, 56));
+}
+
+/* struct _fpstate_32: the fnsave image (112 bytes with status and magic),
+ * then the fxsave image (512 bytes), which Linux aligns to 64. */
+#define FNSAVE_SIZE 112
+#define FXSAVE_SIZE 512
+#define FPSTATE_SIZE (FNSAVE_SIZE + FXSAVE_SIZE)
+
+static void put16(uint8_t *b, size_t off, uint16_t v)
+{
+    memcpy(b + off, &v, 2);
+}
+
+static uint16_t get16(const uint8_t *b, size_t off)
+{
+    uint16_t v;
+    memcpy(&v, b + off, 2);
+    return v;
+}
+
+static void save_fpstate(struct thread *t, uint8_t *fp)
+{
+    memset(fp, 0, FPSTATE_SIZE);
+    uint16_t cw = 0, sw = 0, tag = 0;
+    uint32_t mxcsr = 0;
+    uc_reg_read(t->uc, UC_X86_REG_FPCW, &cw);
+    uc_reg_read(t->uc, UC_X86_REG_FPSW, &sw);
+    uc_reg_read(t->uc, UC_X86_REG_FPTAG, &tag);
+    uc_reg_read(t->uc, UC_X86_REG_MXCSR, &mxcsr);
+    put32(fp, 0, 0xffff0000u | cw);
+    put32(fp, 4, 0xffff0000u | sw);
+    put32(fp, 8, 0xffff0000u | tag);
+    uint8_t *fx = fp + FNSAVE_SIZE;
+    uint8_t abridged = 0;
+    for (int i = 0; i < 8; i++) {
+        if (((tag >> (2 * i)) & 3) != 3)
+            abridged |= (uint8_t)(1u << i);
+        uint8_t st[16] = {0};
+        uc_reg_read(t->uc, UC_X86_REG_ST0 + i, st); /* 80 bits, stack order */
+        memcpy(fp + 28 + 10 * (size_t)i, st, 10);
+        memcpy(fx + 32 + 16 * (size_t)i, st, 10);
+        uc_reg_read(t->uc, UC_X86_REG_XMM0 + i, fx + 160 + 16 * (size_t)i);
+    }
+    put16(fp, 108, sw);  /* status */
+    put16(fp, 110, 0);   /* magic: X86_FXSR_MAGIC, the fxsave image follows */
+    put16(fx, 0, cw);
+    put16(fx, 2, sw);
+    fx[4] = abridged;
+    put32(fx, 24, mxcsr);
+    put32(fx, 28, 0xffff); /* MXCSR_MASK */
+}
+
+static void restore_fpstate(struct thread *t, const uint8_t *fx)
+{
+    uint16_t cw = get16(fx, 0), sw = get16(fx, 2), tag = 0;
+    for (int i = 0; i < 8; i++)
+        if (!(fx[4] & (1u << i)))
+            tag |= (uint16_t)(3u << (2 * i));
+    uint32_t mxcsr = get32(fx, 24) & 0xffff;
+    uc_reg_write(t->uc, UC_X86_REG_FPCW, &cw);
+    uc_reg_write(t->uc, UC_X86_REG_FPSW, &sw); /* TOP first: ST(i) depends on it */
+    uc_reg_write(t->uc, UC_X86_REG_FPTAG, &tag);
+    for (int i = 0; i < 8; i++) {
+        uint8_t st[16] = {0};
+        memcpy(st, fx + 32 + 16 * (size_t)i, 10);
+        uc_reg_write(t->uc, UC_X86_REG_ST0 + i, st);
+        uc_reg_write(t->uc, UC_X86_REG_XMM0 + i, fx + 160 + 16 * (size_t)i);
+    }
+    uc_reg_write(t->uc, UC_X86_REG_MXCSR, &mxcsr);
+}
+
+/* sigreturn: the FPU and SSE state the frame's fpstate points to. */
+static bool restore_fpstate_at(struct thread *t, uint32_t fpstate)
+{
+    if (!fpstate)
+        return true;
+    uint8_t fx[FXSAVE_SIZE];
+    if (guest_read(t, fpstate + FNSAVE_SIZE, fx, sizeof(fx)))
+        return false;
+    restore_fpstate(t, fx);
+    return true;
 }
 
 static bool on_altstack(struct thread *t, uint32_t sp)
@@ -347,6 +430,14 @@ static bool setup_frame(struct thread *t, int signo, const struct siginfo_g *inf
     uint32_t stack_sp = sp;
     if ((a->flags & SA_ONSTACK_G) && t->altstack_size && !on_altstack(t, sp))
         sp = t->altstack_sp + t->altstack_size;
+    /* The FPU state right below the stack pointer, the frame below it. */
+    uint32_t fx = (sp - FXSAVE_SIZE) & ~63u;
+    uint32_t fpstate = fx - FNSAVE_SIZE;
+    uint8_t fpbuf[FPSTATE_SIZE];
+    save_fpstate(t, fpbuf);
+    if (guest_write(t, fpstate, fpbuf, sizeof(fpbuf)))
+        return false;
+    sp = fpstate;
     uint8_t frame[4 + 4 + 4 + 4 + SIGINFO_SIZE + UC_SIZE + 8];
     memset(frame, 0, sizeof(frame));
     size_t size;
@@ -377,7 +468,7 @@ static bool setup_frame(struct thread *t, int signo, const struct siginfo_g *inf
         put32(ucp, 8, t->altstack_sp);
         put32(ucp, 12, altstack_flags(t, stack_sp));
         put32(ucp, 16, t->altstack_size);
-        save_sigcontext(t, ucp + 20, saved_mask, info->fault, cr2);
+        save_sigcontext(t, ucp + 20, saved_mask, info->fault, cr2, fpstate);
         memcpy(ucp + 20 + SIGCONTEXT_SIZE, &saved_mask, 8);
     } else {
         /* struct sigframe_ia32: pretcode, sig, sigcontext, fpstate (unused
@@ -386,7 +477,7 @@ static bool setup_frame(struct thread *t, int signo, const struct siginfo_g *inf
         base = (uint32_t)(((sp - size) + 4) & ~15u) - 4;
         put32(frame, 0, a->restorer);
         put32(frame, 4, (uint32_t)signo);
-        save_sigcontext(t, frame + 8, saved_mask, info->fault, cr2);
+        save_sigcontext(t, frame + 8, saved_mask, info->fault, cr2, fpstate);
         put32(frame, 8 + SIGCONTEXT_SIZE, (uint32_t)(saved_mask >> 32));
     }
     /* No way back from the handler without a restorer (glibc and musl
@@ -487,7 +578,7 @@ static int64_t sys_sigreturn(struct thread *t, const uint32_t a[6])
     /* __restore pops the signal number first: sp is &frame->sc. */
     uint32_t f = sp - 8;
     if (guest_read(t, f + 8, sc, sizeof(sc)) ||
-        guest_read(t, f + 8 + SIGCONTEXT_SIZE, &hi, 4))
+        guest_read(t, f + 8 + SIGCONTEXT_SIZE, &hi, 4) || !restore_fpstate_at(t, get32(sc, 76)))
         die_by_signal(t, G_SIGSEGV);
     uint64_t mask = get32(sc, 80) | (uint64_t)hi << 32;
     t->blocked = mask & ~UNBLOCKABLE;
@@ -506,7 +597,8 @@ static int64_t sys_rt_sigreturn(struct thread *t, const uint32_t a[6])
     /* The restorer's ret popped pretcode: sp is &frame->sig. */
     uint32_t uc = sp - 4 + 16 + SIGINFO_SIZE;
     if (guest_read(t, uc + 8, st, sizeof(st)) || guest_read(t, uc + 20, sc, sizeof(sc)) ||
-        guest_read(t, uc + 20 + SIGCONTEXT_SIZE, &mask, 8))
+        guest_read(t, uc + 20 + SIGCONTEXT_SIZE, &mask, 8) ||
+        !restore_fpstate_at(t, get32(sc, 76)))
         die_by_signal(t, G_SIGSEGV);
     t->blocked = mask & ~UNBLOCKABLE;
     restore_sigcontext(t, sc);

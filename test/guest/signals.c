@@ -2,7 +2,8 @@
  * it.  sigsuspend woken by another process; a blocked pipe read
  * interrupted with and without SA_RESTART; SA_ONSTACK on a sigaltstack;
  * the mask inside a handler and after it; SA_RESETHAND; sigtimedwait;
- * SIGCHLD; rt_sigqueueinfo's value. */
+ * SIGCHLD; rt_sigqueueinfo's value; the FPU and SSE state around a handler
+ * that clobbers it (the "~" line: qemu-i386 loses the x87 stack there). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +25,33 @@ static void on_sig(int sig)
     masked_inside = sigismember(&now, sig) && sigismember(&now, SIGUSR2);
     int local;
     handler_sp = (uintptr_t)&local;
+}
+
+__attribute__((target("sse2"))) static void clobber_fpu(int sig)
+{
+    (void)sig;
+    __asm__ volatile("pcmpeqd %%xmm0, %%xmm0\n\tfldpi\n\tfldpi\n\tfstp %%st(0)\n\tfstp %%st(0)" ::
+                         : "xmm0", "memory");
+    unsigned short cw = 0x007f;
+    __asm__ volatile("fldcw %0" ::"m"(cw));
+}
+
+/* kill(getpid(), SIGUSR2) from inside one asm block, so that xmm0 and
+ * st(0) are live across the signal's delivery. */
+__attribute__((target("sse2"))) static void fpu_across_handler(void)
+{
+    signal(SIGUSR2, clobber_fpu);
+    unsigned x[4] = {0x11111111, 0x22222222, 0x33333333, 0x44444444}, y[4], r;
+    double in = 2.5, out;
+    unsigned short cw;
+    __asm__ volatile("movdqu %[x], %%xmm0\n\tfldl %[in]\n\t"
+                     "int $0x80\n\t"
+                     "movdqu %%xmm0, %[y]\n\tfstpl %[out]\n\tfnstcw %[cw]"
+                     : "=a"(r), [y] "=m"(y), [out] "=m"(out), [cw] "=m"(cw)
+                     : "a"(37), "b"(getpid()), "c"(SIGUSR2), [x] "m"(x), [in] "m"(in)
+                     : "xmm0", "memory");
+    printf("~FPU state across a handler: xmm0 %s, st(0) %g, control word %#x\n",
+           memcmp(x, y, 16) ? "clobbered" : "kept", out, cw);
 }
 
 static void on_chld(int sig)
@@ -121,5 +149,6 @@ int main(void)
         waitpid(c, NULL, 0);
     }
     printf("SIGCHLD handled %d times\n", chld);
+    fpu_across_handler();
     return 0;
 }

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Wall time and max RSS of the heavy corpus workloads under guestmm-run-i386,
+under its measurement-only flat mode (GUESTMM_RUN_FLAT=1: the whole guest
+address space as one Unicorn region, no library behind it: the bound that
+Unicorn 2.0.1 itself sets) and under qemu-i386; a markdown table and the
+goals of issue 12, each PASS or FAIL.
+
+    test/corpus/perf.py RUNNER SYSROOT [--qemu PATH] [--guest DIR]
+                        [--runs N] [--work DIR] [--only SUBSTRING]
+
+RUNNER is build/examples/unicorn-i386/guestmm-run-i386, or the word
+"native" to put this kernel's own run of the i386 programs (setarch i386
+-R) in the runner column, as a stand-in that checks the script; SYSROOT is
+what test/corpus/fetch-sysroot.sh unpacked.  The guest programs are taken
+from --guest (default: the guest/ directory beside RUNNER, or
+build/examples/unicorn-i386/guest for "native").
+
+Each workload runs N times (default 3) in each mode under
+/usr/bin/time -f '%e %M' (wall seconds, max RSS in KiB; without
+/usr/bin/time, the same numbers from wait4), and the table shows the
+medians.  The output of every run must equal qemu-i386's, or the row is
+marked: a fast wrong answer is not a result.
+
+How to read the RSS columns: the runner is one host process for all the
+guest processes of a workload, so its max RSS covers all of them at once;
+qemu-i386 runs each guest process in a host process of its own, and
+wait4 reports the largest one.  And qemu-i386 follows an execve of an i386
+program by running it natively (this kernel runs i386 programs; there is no
+binfmt_misc entry): the workloads marked "exec" spend part of their qemu
+time in native code, which flatters qemu-i386.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus  # noqa: E402  (the farm and the generated data)
+
+CORPUS = os.path.dirname(os.path.abspath(__file__))
+
+# (name, argv, execs): argv's @CORPUS@, @DATA@, @GUEST@ and @RUN@ (the run's
+# own scratch directory) are filled in; "execs" marks workloads that execve
+# i386 programs (native under qemu-i386, see above).
+WORKLOADS = [
+    ("sh loop 100,000", ["sh", "@CORPUS@/sh_loop.sh", "100000"], False),
+    ("sh loop 1,000", ["sh", "@CORPUS@/sh_loop.sh", "1000"], False),
+    ("sort 200,000 lines", ["sort", "-k2,2", "-k4n", "@DATA@/lines.txt"], False),
+    ("awk 200,000 lines", ["awk", "-f", "@CORPUS@/lines.awk", "@DATA@/lines.txt"], False),
+    ("sed 200,000 lines", ["sed", r"s/\([a-z]*\) k\([0-9]*\)/\2:\1/", "@DATA@/lines.txt"], False),
+    ("gzip | gunzip", ["sh", "-c", "gzip -c < @DATA@/lines.txt | gunzip -c | md5sum"], True),
+    ("bash script", ["bash", "@CORPUS@/script.bash"], True),
+    ("zsh script", ["zsh", "@CORPUS@/script.zsh"], True),
+    ("threads4", ["@GUEST@/threads4"], False),
+    ("futex_handoff 2,000", ["@GUEST@/futex_handoff", "2000", "@RUN@/futex.data"], False),
+]
+
+
+def measure(prefix, argv, env, run_dir):
+    """One run: (wall seconds, max RSS KiB, exit status, stdout digest)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+    out_path = os.path.join(run_dir, ".stdout")
+    time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+    with open(out_path, "wb") as out:
+        if time_bin:
+            tfile = os.path.join(os.path.dirname(run_dir), "time.out")
+            r = subprocess.run([time_bin, "-f", "%e %M", "-o", tfile] + prefix + argv,
+                               cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
+                               stdout=out, stderr=subprocess.DEVNULL)
+            with open(tfile) as f:
+                # time prints "Command exited with non-zero status N" first
+                # when the status is not 0: the numbers are on the last line.
+                wall, rss = f.read().split("\n")[-2].split()
+            wall, rss, status = float(wall), int(rss), r.returncode
+        else:
+            start = time.monotonic()
+            p = subprocess.Popen(prefix + argv, cwd=run_dir, env=env,
+                                 stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.DEVNULL)
+            _, st, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(st)
+            wall, rss, status = time.monotonic() - start, ru.ru_maxrss, p.returncode
+    with open(out_path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return wall, rss, status, digest
+
+
+def fmt_s(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def fmt_r(x):
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runner")
+    ap.add_argument("sysroot")
+    ap.add_argument("--qemu", default=shutil.which("qemu-i386") or "")
+    ap.add_argument("--guest", default="")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "guestmm-perf"))
+    ap.add_argument("--only", default="", help="run only the workloads whose name has this")
+    a = ap.parse_args()
+
+    native = a.runner == "native"
+    sysroot = os.path.abspath(a.sysroot)
+    if not os.path.exists(os.path.join(sysroot, "bin", "busybox")):
+        sys.exit(f"no busybox in {sysroot}/bin: run test/corpus/fetch-sysroot.sh {sysroot}")
+    if not a.qemu:
+        sys.exit("qemu-i386 not found (install qemu-user, or pass --qemu)")
+    guest = a.guest or (os.path.join(os.path.dirname(os.path.abspath(a.runner)), "guest")
+                        if not native else "build/examples/unicorn-i386/guest")
+    guest = os.path.abspath(guest)
+
+    work = os.path.abspath(a.work)
+    farm = os.path.join(work, "bin")
+    data = os.path.join(work, "data")
+    corpus.make_data(data)
+    corpus.make_farm(farm, sysroot)
+
+    setarch = shutil.which("setarch")
+    native_prefix = [setarch, "i386", "-R"] if setarch else []
+    if native:
+        runner_prefix, flat_prefix = native_prefix, None
+    else:
+        runner_prefix = [os.path.abspath(a.runner)]
+        with open(a.runner, "rb") as f:
+            has_flat = b"GUESTMM_RUN_FLAT" in f.read()
+        flat_prefix = runner_prefix if has_flat else None
+    modes = [("runner", runner_prefix, {}), ("flat", flat_prefix, {"GUESTMM_RUN_FLAT": "1"}),
+             ("qemu", [a.qemu], {})]
+
+    base_env = {"PATH": farm, "LC_ALL": "C", "TZ": "UTC", "HOME": work,
+                "TMPDIR": os.path.join(work, "tmp")}
+    os.makedirs(base_env["TMPDIR"], exist_ok=True)
+
+    rows = []
+    for name, argv, execs in WORKLOADS:
+        if a.only and a.only not in name:
+            continue
+        argv = [w.replace("@CORPUS@", CORPUS).replace("@DATA@", data).replace("@GUEST@", guest)
+                for w in argv]
+        if not os.path.isabs(argv[0]):
+            argv[0] = os.path.join(farm, argv[0])
+        if not os.path.exists(argv[0]):
+            print(f"{name}: {argv[0]} missing (build the guest programs): left out", file=sys.stderr)
+            continue
+        res = {}
+        for mode, prefix, extra in modes:
+            if prefix is None:
+                res[mode] = None
+                continue
+            env = dict(base_env, **extra)
+            runs = []
+            for i in range(a.runs):
+                run_dir = os.path.join(work, "run", mode)
+                args = [w.replace("@RUN@", run_dir) for w in argv]
+                runs.append(measure(prefix, args, env, run_dir))
+            res[mode] = {
+                "s": statistics.median(r[0] for r in runs),
+                "rss": statistics.median(r[1] for r in runs),
+                "status": {r[2] for r in runs},
+                "digest": {r[3] for r in runs},
+            }
+            print(f"  {name} / {mode}: {fmt_s(res[mode]['s'])} s, {res[mode]['rss']} KiB, "
+                  f"status {sorted(res[mode]['status'])}", file=sys.stderr)
+        rows.append((name, execs, res))
+
+    label = "native (stand-in)" if native else "runner"
+    print(f"| workload | {label} s | flat s | qemu s | {label}/flat | {label}/qemu "
+          f"| {label} RSS KiB | qemu RSS KiB | RSS ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    flat_ratios, qemu_ratios, rss_ratios, wrong = [], [], [], []
+    for name, execs, res in rows:
+        r, f, q = res["runner"], res["flat"], res["qemu"]
+        marks = []
+        if execs:
+            marks.append("exec")
+        for mode in ("runner", "flat"):
+            m = res[mode]
+            if m and (m["digest"] != q["digest"] or m["status"] != q["status"]):
+                marks.append(f"{mode} output differs from qemu")
+                wrong.append(f"{name} ({mode})")
+        rf = ratio(r["s"], f["s"] if f else None)
+        rq = ratio(r["s"], q["s"])
+        rr = ratio(r["rss"], q["rss"])
+        if rf is not None:
+            flat_ratios.append(rf)
+        qemu_ratios.append(rq)
+        rss_ratios.append(rr)
+        shown = name.replace("|", "\\|") + (f" ({', '.join(marks)})" if marks else "")
+        print(f"| {shown} | {fmt_s(r['s'])} | {fmt_s(f['s'] if f else None)} | {fmt_s(q['s'])} "
+              f"| {fmt_r(rf)} | {fmt_r(rq)} | {r['rss']:.0f} | {q['rss']:.0f} | {fmt_r(rr)} |")
+
+    def verdict(ok):
+        return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+    print()
+    print(f"Medians of {a.runs} run(s); wall seconds and max RSS by /usr/bin/time -f '%e %M'.")
+    if native:
+        print("The runner column is this kernel's native run (a stand-in): the goals below "
+              "check the script, not the runner.")
+    if flat_prefix is None and not native:
+        print("This runner has no GUESTMM_RUN_FLAT mode: the flat column is empty.")
+    print()
+    print("| goal | measured | result |")
+    print("|---|---|---|")
+    ok = None if not flat_ratios else max(flat_ratios) <= 1.25
+    print(f"| within 1.25x of flat on every workload | worst {fmt_r(max(flat_ratios) if flat_ratios else None)} "
+          f"| {verdict(ok)} |")
+    med, worst = statistics.median(qemu_ratios), max(qemu_ratios)
+    print(f"| median within 4x of qemu-i386 | median {fmt_r(med)} | {verdict(med <= 4)} |")
+    print(f"| none worse than 12x of qemu-i386 | worst {fmt_r(worst)} | {verdict(worst <= 12)} |")
+    print(f"| max RSS within 2x of qemu-i386 | worst {fmt_r(max(rss_ratios))} "
+          f"| {verdict(max(rss_ratios) <= 2)} |")
+    loops = {name: res for name, _, res in rows}
+    big, small = loops.get("sh loop 100,000"), loops.get("sh loop 1,000")
+    if big and small:
+        growth = big["runner"]["rss"] / small["runner"]["rss"]
+        print(f"| 100,000-iteration loop within 10% of the 1,000-iteration RSS "
+              f"| {big['runner']['rss']:.0f} / {small['runner']['rss']:.0f} KiB = {growth:.3f} "
+              f"| {verdict(growth <= 1.10)} |")
+    if wrong:
+        print(f"| every run's output equals qemu-i386's | differs: {', '.join(wrong)} | FAIL |")
+    else:
+        print("| every run's output equals qemu-i386's | all equal | PASS |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
