@@ -671,6 +671,7 @@ void proc_match(struct thread *t, const char *path, struct proc_ref *r)
             return;
         r->p = p;
         r->fd = fd;
+        r->tail = "";
         r->kind = fd_file(p->files, fd) ? PROC_FD : PROC_NOENT;
         return;
     }
@@ -679,6 +680,7 @@ void proc_match(struct thread *t, const char *path, struct proc_ref *r)
         if (!strcmp(path, stdnames[i])) {
             r->p = p;
             r->fd = i;
+            r->tail = "";
             r->kind = fd_file(p->files, i) ? PROC_FD : PROC_NOENT;
             return;
         }
@@ -717,11 +719,12 @@ void proc_match(struct thread *t, const char *path, struct proc_ref *r)
         r->kind = p->fs ? PROC_CWD : PROC_NOENT;
     else if ((after = skip_prefix(rest, "fd/"))) {
         int fd = parse_num(after, &after);
-        if (fd < 0 || (*after && strcmp(after, "/"))) {
+        if (fd < 0 || (*after && *after != '/')) {
             r->kind = PROC_NOENT;
             return;
         }
         r->fd = fd;
+        r->tail = after; /* "/more/path" through the link, or "" */
         r->kind = p->files && fd_file(p->files, fd) ? PROC_FD : PROC_NOENT;
     }
 }
@@ -858,6 +861,21 @@ static int64_t do_open(struct thread *t, uint32_t dirfd, uint32_t upath, uint32_
     bool cloexec = fl & O_CLOEXEC;
     struct file *f = NULL;
     int err = 0;
+    if (tg->proc.kind == PROC_FD) {
+        /* /proc/self/fd/N of a virtual file opens what it shows, as Linux
+         * reopens the file a magic link names. */
+        const char *vp;
+        files_hostfd(tg->proc.p, tg->proc.fd, &vp);
+        if (vp) {
+            char again[64];
+            snprintf(again, sizeof(again), "%s", vp);
+            ret = fs_resolve(t, AT_FDCWD, again, tg);
+            if (ret) {
+                free(tg);
+                return ret;
+            }
+        }
+    }
     enum proc_kind k = tg->proc.kind;
     if (k == PROC_MAPS || k == PROC_SMAPS || k == PROC_STATUS || k == PROC_FDDIR) {
         f = proc_open(&tg->proc, fl, &err);

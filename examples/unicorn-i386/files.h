@@ -35,6 +35,7 @@ struct proc_ref {
     enum proc_kind kind;
     struct process *p; /* whose (current's for self) */
     int fd;            /* PROC_FD: the guest fd */
+    const char *tail;  /* PROC_FD: what follows "fd/N" ("" or "/a/b") */
     const char *rest;  /* /proc/PID/REST of a guest PID, in the matched path */
 };
 

@@ -138,11 +138,22 @@ absolute:
     case PROC_NOENT:
         return -ENOENT;
     case PROC_FD: {
-        int h = files_hostfd(r->p, r->fd, NULL);
+        const char *vp;
+        int h = files_hostfd(r->p, r->fd, &vp);
+        if (vp && r->tail[0] && path != composed) {
+            /* Through a virtual directory's link: the path it names. */
+            char tail[GPATH_MAX];
+            snprintf(tail, sizeof(tail), "%s", r->tail);
+            if (copy_path(composed, sizeof(composed), vp, tail))
+                return -ENAMETOOLONG;
+            path = composed;
+            goto absolute;
+        }
         if (h < 0)
-            return copy_path(out->path, sizeof(out->path), "/proc/self/fd", "");
-        snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", h);
-        return 0;
+            return -ENOENT;
+        char hostlink[32];
+        snprintf(hostlink, sizeof(hostlink), "/proc/self/fd/%d", h);
+        return copy_path(out->path, sizeof(out->path), hostlink, r->tail);
     }
     case PROC_CWD:
         snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", r->p->fs->cwd_fd);
