@@ -82,15 +82,16 @@ def write_atomically(path, text):
     os.replace(tmp, path)
 
 
-def make_data(data):
-    """The generated inputs, the same bytes on every machine."""
+def make_data(data, lines=DATA_LINES):
+    """The generated inputs, the same bytes on every machine (the first N
+    lines of a smaller file are those of the full one)."""
     os.makedirs(data, exist_ok=True)
     path = os.path.join(data, "lines.txt")
     if os.path.exists(path):
         return
     out = []
     x = 12345
-    for i in range(1, DATA_LINES + 1):
+    for i in range(1, lines + 1):
         # A 32-bit linear congruential generator (Numerical Recipes').
         x = (1664525 * x + 1013904223) & 0xFFFFFFFF
         word = WORDS[(x >> 8) % len(WORDS)]
