@@ -59,8 +59,17 @@ foreach(line ${corpus_lines})
       --runner $<TARGET_FILE:guestmm-run-i386>
       --qemu=${QEMU_I386}
       ${name})
+  # The commands allowed 300 s or more a run are the heavy ones (200,000
+  # lines, 100,000 iterations): label corpus-heavy, so that a slow build
+  # (the sanitizers in .ci/run) can leave them out with ctest -LE.
+  if(CMAKE_MATCH_2 GREATER_EQUAL 300)
+    set(labels "corpus;corpus-heavy")
+  else()
+    set(labels "corpus")
+  endif()
   set_tests_properties(corpus_${name} PROPERTIES
     TIMEOUT ${limit}
     SKIP_RETURN_CODE 77
+    LABELS "${labels}"
     ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0")
 endforeach()

@@ -7,6 +7,7 @@ goals of issue 12, each PASS or FAIL.
 
     test/corpus/perf.py RUNNER SYSROOT [--qemu PATH] [--guest DIR]
                         [--runs N] [--work DIR] [--only SUBSTRING]
+                        [--lines N] [--loop N]
 
 RUNNER is build/examples/unicorn-i386/guestmm-run-i386, or the word
 "native" to put this kernel's own run of the i386 programs (setarch i386
@@ -18,7 +19,9 @@ build/examples/unicorn-i386/guest for "native").
 Each workload runs N times (default 3) in each mode under
 /usr/bin/time -f '%e %M' (wall seconds, max RSS in KiB; without
 /usr/bin/time, the same numbers from wait4), and the table shows the
-medians.  The output of every run must equal qemu-i386's, or the row is
+medians.  --lines and --loop scale the text workloads and the long shell
+loop down (defaults 200,000 and 100,000, the corpus's sizes) for a quick
+look at the ratios; the table says which sizes it ran.  The output of every run must equal qemu-i386's, or the row is
 marked: a fast wrong answer is not a result.
 
 How to read the RSS columns: the runner is one host process for all the
@@ -49,11 +52,11 @@ CORPUS = os.path.dirname(os.path.abspath(__file__))
 # own scratch directory) are filled in; "execs" marks workloads that execve
 # i386 programs (native under qemu-i386, see above).
 WORKLOADS = [
-    ("sh loop 100,000", ["sh", "@CORPUS@/sh_loop.sh", "100000"], False),
+    ("sh loop @LOOP@", ["sh", "@CORPUS@/sh_loop.sh", "@LOOP@"], False),
     ("sh loop 1,000", ["sh", "@CORPUS@/sh_loop.sh", "1000"], False),
-    ("sort 200,000 lines", ["sort", "-k2,2", "-k4n", "@DATA@/lines.txt"], False),
-    ("awk 200,000 lines", ["awk", "-f", "@CORPUS@/lines.awk", "@DATA@/lines.txt"], False),
-    ("sed 200,000 lines", ["sed", r"s/\([a-z]*\) k\([0-9]*\)/\2:\1/", "@DATA@/lines.txt"], False),
+    ("sort @LINES@ lines", ["sort", "-k2,2", "-k4n", "@DATA@/lines.txt"], False),
+    ("awk @LINES@ lines", ["awk", "-f", "@CORPUS@/lines.awk", "@DATA@/lines.txt"], False),
+    ("sed @LINES@ lines", ["sed", r"s/\([a-z]*\) k\([0-9]*\)/\2:\1/", "@DATA@/lines.txt"], False),
     ("gzip | gunzip", ["sh", "-c", "gzip -c < @DATA@/lines.txt | gunzip -c | md5sum"], True),
     ("bash script", ["bash", "@CORPUS@/script.bash"], True),
     ("zsh script", ["zsh", "@CORPUS@/script.zsh"], True),
@@ -113,6 +116,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "guestmm-perf"))
     ap.add_argument("--only", default="", help="run only the workloads whose name has this")
+    ap.add_argument("--lines", type=int, default=corpus.DATA_LINES, help="lines of the text workloads")
+    ap.add_argument("--loop", type=int, default=100000, help="iterations of the long shell loop")
     a = ap.parse_args()
 
     native = a.runner == "native"
@@ -127,8 +132,8 @@ def main():
 
     work = os.path.abspath(a.work)
     farm = os.path.join(work, "bin")
-    data = os.path.join(work, "data")
-    corpus.make_data(data)
+    data = os.path.join(work, f"data-{a.lines}")
+    corpus.make_data(data, a.lines)
     corpus.make_farm(farm, sysroot)
 
     setarch = shutil.which("setarch")
@@ -149,6 +154,8 @@ def main():
 
     rows = []
     for name, argv, execs in WORKLOADS:
+        name = name.replace("@LOOP@", f"{a.loop:,}").replace("@LINES@", f"{a.lines:,}")
+        argv = [w.replace("@LOOP@", str(a.loop)) for w in argv]
         if a.only and a.only not in name:
             continue
         argv = [w.replace("@CORPUS@", CORPUS).replace("@DATA@", data).replace("@GUEST@", guest)
@@ -227,10 +234,10 @@ def main():
     print(f"| max RSS within 2x of qemu-i386 | worst {fmt_r(max(rss_ratios))} "
           f"| {verdict(max(rss_ratios) <= 2)} |")
     loops = {name: res for name, _, res in rows}
-    big, small = loops.get("sh loop 100,000"), loops.get("sh loop 1,000")
+    big, small = loops.get(f"sh loop {a.loop:,}"), loops.get("sh loop 1,000")
     if big and small:
         growth = big["runner"]["rss"] / small["runner"]["rss"]
-        print(f"| 100,000-iteration loop within 10% of the 1,000-iteration RSS "
+        print(f"| {a.loop:,}-iteration loop within 10% of the 1,000-iteration RSS "
               f"| {big['runner']['rss']:.0f} / {small['runner']['rss']:.0f} KiB = {growth:.3f} "
               f"| {verdict(growth <= 1.10)} |")
     if wrong:

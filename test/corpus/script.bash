@@ -51,7 +51,7 @@ moves=0; hanoi 10 A C B; echo "hanoi 10: $moves moves"
 [[ "abc123" =~ ^([a-z]+)([0-9]+)$ ]] && echo "regex: ${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
 [[ -z "" && -n x && 3 -lt 10 ]] && echo "conditions hold"
 
-seq 1 200000 | awk '{s += $1} END {print "awk sum", s}'
+seq 1 20000 | awk '{s += $1} END {print "awk sum", s}'
 result=$(for i in {1..50}; do echo $((i * i)); done | sort -n | tail -n 1)
 echo "brace expansion: $result {a,b}{1,2}:" {a,b}{1,2}
 

@@ -52,7 +52,7 @@ print "hanoi 10: $moves moves"
 
 setopt extended_glob
 [[ abc123 = (#b)([a-z]##)([0-9]##) ]] && print "backreferences: $match[1] $match[2]"
-seq 1 200000 | awk '{s += $1} END {print "awk sum", s}'
+seq 1 20000 | awk '{s += $1} END {print "awk sum", s}'
 print "nested expansion: ${#${(f)"$(print -l {1..40})"}} lines"
 local squares=$(seq 1 10 | while read -r x; do print $((x * x)); done | tr '\n' +)
 print "sum of squares: $(( ${squares%+} ))"
