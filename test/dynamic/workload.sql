@@ -1,6 +1,7 @@
 -- sqlite3 workload of the dynamic corpus (issue 13): builds a 100,000-row
 -- table from a recursive CTE, indexes it and queries it through the index
--- and around it.  Run as: sqlite3 DB < workload.sql
+-- and around it.  Run as: sqlite3 DB < workload.sql (cases.sh may replace
+-- the row count marked ROWS, for the sanitizer builds).
 .bail on
 PRAGMA journal_mode = DELETE;
 PRAGMA synchronous = OFF;
@@ -8,7 +9,7 @@ DROP TABLE IF EXISTS t;
 DROP TABLE IF EXISTS names;
 CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, grp TEXT, val REAL, note TEXT);
 BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000 /*ROWS*/)
 INSERT INTO t (id, k, grp, val, note)
 SELECT i,
        (i * 7919) % 100003,
