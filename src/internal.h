@@ -541,6 +541,13 @@ GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, p
 /* The same, leaving alone (and not visiting) entries with a bit of keep. */
 GMM_HIDDEN void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
                                     pt_visit_fn fn, void *ctx);
+/* The same for pages released (vma_zap, vma_zap_pages): a leaf shared
+ * with another table, wholly in [lo, hi) and with no entry to keep, is
+ * let go without a visit (no copy; its references stay with the other
+ * tables).  Returns the entries holding a
+ * frame (other than the zero frame) that went so, for the caller's rss. */
+GMM_HIDDEN uint64_t pt_zap_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
+                                 pt_visit_fn fn, void *ctx);
 /* Frees the table, calling fn for the entries whose references it held
  * alone: a leaf shared with another table is only let go (its entries
  * stay with the other tables, references included). */

@@ -360,7 +360,10 @@ static inline uint64_t level_span(int level)
 enum walk_mode {
     WALK_READ,
     WALK_CLEAR,   /* entries cleared (a shared leaf is copied first) */
-    WALK_DESTROY, /* the same, but a shared leaf is let go, not visited */
+    WALK_ZAP,     /* the same, but a shared leaf wholly in the range, with
+                     no entry to keep, is let go, not visited (its frame
+                     entries counted in *dropped) */
+    WALK_DESTROY, /* a shared leaf is let go, not visited */
 };
 
 /* Would clearing [lo, hi) of leaf n (from base), but for the entries with
@@ -376,13 +379,23 @@ static bool leaf_clears(const struct pt_node *n, uint64_t base, uint64_t lo, uin
     return false;
 }
 
+/* Does an entry of leaf n have a bit of bits? */
+static bool leaf_has_bits(const struct pt_node *n, pte_t bits)
+{
+    if (bits)
+        for (unsigned i = 0; i < PT_ENTRIES; i++)
+            if (n->u.pte[i] & bits)
+                return true;
+    return false;
+}
+
 /* Walks n (at level, covering page numbers from base) over [lo, hi).
  * Clearing, entries are cleared (but for those with a bit of keep, which
  * are left alone and not visited) and empty nodes freed; returns true when
  * n became empty (and was freed). */
 static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64_t base,
                       uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx, enum walk_mode mode,
-                      pte_t keep)
+                      pte_t keep, uint64_t *dropped)
 {
     uint64_t span = level_span(level);
     unsigned first = lo > base ? (unsigned)((lo - base) / span) : 0;
@@ -408,8 +421,11 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
                 continue;
             if (level == PT_LEVELS - 2 && c->sharers && mode != WALK_READ) {
                 /* Never a store into a leaf another table sees. */
-                if (mode == WALK_DESTROY) {
+                if (mode == WALK_DESTROY || (mode == WALK_ZAP && b >= lo && b + PT_ENTRIES <= hi &&
+                                             !leaf_has_bits(c, keep))) {
                     leaf_drop_share(pt, c);
+                    if (dropped)
+                        *dropped += c->frames;
                     n->u.child[i] = NULL;
                     n->used--;
                     continue;
@@ -418,7 +434,7 @@ static bool walk_node(struct pagetable *pt, struct pt_node *n, int level, uint64
                     continue;
                 c = pt_own_leaf(pt, &n->u.child[i]);
             }
-            if (walk_node(pt, c, level + 1, b, lo, hi, fn, ctx, mode, keep)) {
+            if (walk_node(pt, c, level + 1, b, lo, hi, fn, ctx, mode, keep, dropped)) {
                 n->u.child[i] = NULL;
                 n->used--;
             }
@@ -509,15 +525,29 @@ bool pt_range_empty(const struct pagetable *pt, uint64_t lo, uint64_t hi)
 void pt_walk(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
     if (pt->root && lo < hi)
-        walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_READ, 0);
+        walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_READ, 0, NULL);
 }
 
 void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pt_visit_fn fn, void *ctx)
 {
     if (unlikely(pt->log) && pt->root)
         snap_log_note(pt->log, lo, hi);
-    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_CLEAR, 0))
+    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_CLEAR, 0, NULL))
         pt->root = NULL;
+}
+
+uint64_t pt_zap_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep, pt_visit_fn fn,
+                      void *ctx)
+{
+    uint64_t dropped = 0;
+    if (unlikely(pt->log) && pt->root)
+        snap_log_note(pt->log, lo, hi);
+    if (pt->root && lo < hi &&
+        walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_ZAP, keep, &dropped))
+        pt->root = NULL;
+    if (pt->sys && pt->sys->leaf_reserve > pt->sys->leaf_debt)
+        reserve_trim(pt->sys);
+    return dropped;
 }
 
 void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
@@ -525,7 +555,7 @@ void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t k
 {
     if (unlikely(pt->log) && pt->root)
         snap_log_note(pt->log, lo, hi);
-    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_CLEAR, keep))
+    if (pt->root && lo < hi && walk_node(pt, pt->root, 0, 0, lo, hi, fn, ctx, WALK_CLEAR, keep, NULL))
         pt->root = NULL;
 }
 
@@ -534,7 +564,7 @@ void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx)
     uint64_t end = (uint64_t)1 << (PT_BITS * PT_LEVELS);
     if (unlikely(pt->log) && pt->root)
         snap_log_note(pt->log, 0, end);
-    if (pt->root && walk_node(pt, pt->root, 0, 0, 0, end, fn, ctx, WALK_DESTROY, 0))
+    if (pt->root && walk_node(pt, pt->root, 0, 0, 0, end, fn, ctx, WALK_DESTROY, 0, NULL))
         pt->root = NULL;
     if (pt->sys && pt->sys->leaf_reserve > pt->sys->leaf_debt)
         reserve_trim(pt->sys);

@@ -620,13 +620,28 @@ static void leaf_copies_never_run_out_of_memory(void **state)
     assert_int_equal(gmm_sys_munmap(g, BASE + 2 * LEAF + 128 * PG, LEAF - 128 * PG), 0);
     assert_int_equal(gmm_sys_madvise(c, BASE + LEAF, 128 * PG, GMM_MADV_DONTNEED), 0);
     SYSCHECK(sys);
+    /* A whole leaf let go without a copy: DONTNEED of leaf 1 in g. */
+    assert_int_equal(gmm_sys_madvise(g, BASE + LEAF, LEAF, GMM_MADV_DONTNEED), 0);
+    SYSCHECK(sys);
+    assert_int_equal(get(p, BASE + LEAF + 64 * PG), (uint8_t)(LEAF / PG + 64));
     assert_int_equal(get(p, BASE + 64 * PG), 0xA1);
     assert_int_equal(get(c, BASE + 64 * PG), 0xC1);
     assert_int_equal(get(g, BASE + 64 * PG), 64);
     assert_int_equal(get(c, BASE + LEAF + 64 * PG), 0);
-    assert_int_equal(get(g, BASE + LEAF + 64 * PG), (uint8_t)(LEAF / PG + 64));
     assert_int_equal(get(p, BASE + 2 * LEAF + 192 * PG), (uint8_t)(2 * LEAF / PG + 192));
     a.fail = false;
+    /* (Reading it again needs a page-table node.) */
+    assert_int_equal(get(g, BASE + LEAF + 64 * PG), 0);
+    /* An exec reset lets go of every leaf it shares. */
+    gmm_space *x = gmm_space_fork(p);
+    assert_non_null(x);
+    a.fail = true;
+    assert_int_equal(gmm_space_exec_reset(x), 0);
+    SYSCHECK(sys);
+    assert_int_equal(vmrss_kb(x), 0);
+    a.fail = false;
+    gmm_space_destroy(x);
+    assert_int_equal(get(p, BASE + 2 * LEAF + 192 * PG), (uint8_t)(2 * LEAF / PG + 192));
     gmm_space_destroy(p);
     gmm_space_destroy(g);
     SYSCHECK(sys);
