@@ -139,15 +139,22 @@ enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int access, stru
 
     gmm_system *sys = s->sys;
     uint64_t pn = page >> PAGE_SHIFT;
-    pte_t *slot = pt_slot(&s->pt, pn, true);
-    if (!slot)
-        return FAULT_OOM;
-    pte_t pte = *slot;
+    bool shared = (r->flags & VM_SHARED) != 0;
+    bool want_write = (access & GMM_ACCESS_WRITE) != 0;
+    /* Looked at first without writing: a present page that needs no copy
+     * leaves its leaf shared with a fork relative, if it is. */
+    pte_t pte = pt_get(&s->pt, pn);
+    if (!pte || (want_write && !shared && !(pte & PTE_GUARD))) {
+        /* The slot to write, in a leaf of this table's own: from here on
+         * frame_refcount counts every user of the frame. */
+        pte_t *slot = pt_slot(&s->pt, pn, true);
+        if (!slot)
+            return FAULT_OOM;
+        pte = *slot;
+    }
     /* A guard marker: the access faults as if nothing were mapped. */
     if (pte & PTE_GUARD)
         return FAULT_MAPERR;
-    bool shared = (r->flags & VM_SHARED) != 0;
-    bool want_write = (access & GMM_ACCESS_WRITE) != 0;
 
     uint64_t idx = r->pgoff + ((page - r->start) >> PAGE_SHIFT);
     if (!pte) {
@@ -202,7 +209,7 @@ enum fault_result space_fault_page(gmm_space *s, gmm_addr addr, int access, stru
             anon_prepare(s, r);
             space_invalidate(s, page, page + PAGE_SIZE);
             pte = pte_make(f);
-            *slot = pte;
+            pt_set(&s->pt, pn, pte);
             frame_unref(sys, old);
         }
     }
@@ -223,8 +230,11 @@ int space_grant(gmm_space *s, const struct region *r, gmm_addr page, pte_t pte)
     if (r->flags & VM_WRITE) {
         frame_t f = pte_frame(pte);
         bool writable;
+        /* A frame in a leaf shared with a fork relative has the
+         * relative as a user too. */
         if (!(r->flags & VM_SHARED))
-            writable = f != FRAME_ZERO && frame_refcount(s->sys, f) == 1;
+            writable = f != FRAME_ZERO && frame_refcount(s->sys, f) == 1 &&
+                       !pt_sharers(&s->pt, page >> PAGE_SHIFT);
         else if (r->obj)
             writable = object_page_dirty(r->obj, r->pgoff + ((page - r->start) >> PAGE_SHIFT));
         else
@@ -248,7 +258,7 @@ static enum fault_result handle_fault(gmm_space *s, struct tlb *t, gmm_addr addr
         return res;
     gmm_addr page = addr & PAGE_MASK;
     uint64_t pn = page >> PAGE_SHIFT;
-    pte_t pte = *pt_slot(&s->pt, pn, false);
+    pte_t pte = pt_get(&s->pt, pn);
     int grant = space_grant(s, r, page, pte);
     struct tlb_entry *e = &t->e[pn & (TLB_SIZE - 1)];
     e->tag_r = grant & GMM_ACCESS_READ ? page : TLB_INVALID;
@@ -470,7 +480,7 @@ static uint8_t *user_page(gmm_space *s, struct copy_tlb *c, gmm_addr addr, int a
     struct region *r;
     if (addr >= s->task_size || space_fault_page(s, addr, access, &r) != FAULT_OK)
         return NULL;
-    pte_t pte = *pt_slot(&s->pt, page >> PAGE_SHIFT, false);
+    pte_t pte = pt_get(&s->pt, page >> PAGE_SHIFT);
     uint8_t *host = frame_ptr(s->sys, pte_frame(pte));
     if (e)
         copy_tlb_fill(c, e, page, space_grant(s, r, page, pte), host);

@@ -14,6 +14,10 @@ struct pte_check {
     uint32_t *counts;
     uint64_t nframes;
     uint64_t rss;
+    uint64_t present; /* the space's entries, summed over its leaves */
+    /* Every leaf of every space, once per space holding it. */
+    const struct pt_node **leaves;
+    size_t nleaves, cap;
 };
 
 static void check_pte(void *ctx, uint64_t pn, pte_t pte)
@@ -32,12 +36,75 @@ static void check_pte(void *ctx, uint64_t pn, pte_t pte)
         c->err = "page table: entry without the present bit";
     if (f != FRAME_ZERO)
         c->rss++;
-    if (f >= c->nframes) {
-        if (!c->err)
-            c->err = "page table: frame number out of range";
-        return;
+    if (f >= c->nframes && !c->err)
+        c->err = "page table: frame number out of range";
+}
+
+/* A leaf of a space's table: its entries and counts.  Its frames are
+ * counted later, once whatever the number of spaces sharing it. */
+static void check_leaf(void *ctx, uint64_t base, struct pt_node *leaf)
+{
+    struct pte_check *c = ctx;
+    unsigned used = 0, frames = 0;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t p = leaf->u.pte[i];
+        if (!p)
+            continue;
+        used++;
+        frames += pte_frame(p) != FRAME_ZERO;
+        check_pte(c, base + i, p);
     }
-    c->counts[f]++;
+    c->present += used;
+    if (!c->err && (used != leaf->used || frames != leaf->frames))
+        c->err = "page table: a leaf's counts do not match its entries";
+    if (!c->err && !used)
+        c->err = "page table: an empty leaf";
+    if (c->nleaves == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        const struct pt_node **p = realloc(c->leaves, cap * sizeof(*p));
+        if (!p) {
+            if (!c->err)
+                c->err = "checker: out of memory";
+            return;
+        }
+        c->leaves = p;
+        c->cap = cap;
+    }
+    c->leaves[c->nleaves++] = leaf;
+}
+
+static int leaf_order(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const struct pt_node *const *)a;
+    uintptr_t y = (uintptr_t) * (const struct pt_node *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Each leaf once: held by sharers + 1 spaces, its frames counted once;
+ * the system keeps one spare node per share. */
+static void count_leaves(gmm_system *sys, struct pte_check *c)
+{
+    if (c->nleaves)
+        qsort(c->leaves, c->nleaves, sizeof(*c->leaves), leaf_order);
+    uint64_t shares = 0;
+    for (size_t i = 0, k; i < c->nleaves && !c->err; i = k) {
+        const struct pt_node *leaf = c->leaves[i];
+        for (k = i + 1; k < c->nleaves && c->leaves[k] == leaf; k++)
+            ;
+        if (k - i != (size_t)leaf->sharers + 1) {
+            c->err = "page table: a leaf's share count does not match the spaces holding it";
+            break;
+        }
+        shares += leaf->sharers;
+        for (unsigned j = 0; j < PT_ENTRIES; j++) {
+            frame_t f = pte_frame(leaf->u.pte[j]);
+            if (leaf->u.pte[j] != PTE_GUARD && leaf->u.pte[j] && f < c->nframes)
+                c->counts[f]++;
+        }
+    }
+    if (!c->err && (shares != sys->leaf_debt || sys->leaf_reserve < sys->leaf_debt ||
+                    pt_reserve_free(sys) != sys->leaf_reserve))
+        c->err = "page table: the reserve of leaf nodes does not cover the shares";
 }
 
 static void count_frame(void *ctx, uint64_t pn, pte_t pte)
@@ -125,9 +192,12 @@ static const char *frames_check(gmm_system *sys)
         c.s = t;
         c.r = t->first;
         c.rss = 0;
-        pt_walk(&t->pt, 0, UINT64_MAX >> PAGE_SHIFT, check_pte, &c);
+        c.present = 0;
+        pt_walk_leaves(&t->pt, 0, UINT64_MAX >> PAGE_SHIFT, check_leaf, &c);
         if (!c.err && c.rss != t->rss)
             c.err = "space: rss does not match its page table";
+        if (!c.err && c.present != t->pt.present)
+            c.err = "space: its page table's entry count does not match";
         /* Frames and objects the space's snapshots hold (snapshot.c). */
         if (!c.err && t->snap_first) {
             const char *e = snapshot_check(t, count_frame, &c);
@@ -153,6 +223,9 @@ static const char *frames_check(gmm_system *sys)
                 pt_walk(&r->obj->pages, 0, UINT64_MAX >> PAGE_SHIFT, count_frame, &c);
         }
     }
+    if (!c.err)
+        count_leaves(sys, &c);
+    free(c.leaves);
     if (!c.err) {
         /* Freed frames hold list links, not counts. */
         bool *is_free = calloc(c.nframes ? c.nframes : 1, sizeof(bool));

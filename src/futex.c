@@ -26,7 +26,7 @@ int gmm_space_futex_key(gmm_space *s, gmm_addr uaddr, int shared, int write, gmm
                   : -GMM_EFAULT;
     if (!err) {
         struct region *r = region_find(s, uaddr);
-        pte_t pte = *pt_slot(&s->pt, uaddr >> PAGE_SHIFT, false);
+        pte_t pte = pt_get(&s->pt, uaddr >> PAGE_SHIFT);
         uint64_t idx = r->pgoff + ((uaddr - r->start) >> PAGE_SHIFT);
         bool object = false;
         if (r->obj && (r->flags & VM_MAYSHARE)) {

@@ -180,8 +180,25 @@ typedef uint64_t pte_t;
 #define PT_ENTRIES (1u << PT_BITS)
 #define PT_LEVELS 4 /* 36 bits of page number: any 48-bit address */
 
+/* A node of the radix tree.  The last level (the leaves, PT_ENTRIES ptes
+ * each) may be shared by the page tables of several spaces of one system:
+ * gmm_space_fork hands the child the parent's leaves instead of copying
+ * their entries.  A shared leaf is read only: every writer goes through
+ * pt_slot, pt_set, pt_clear or a clearing walk, which first give the
+ * writing table a leaf of its own (leaf_own in pagetable.c: a copy that
+ * takes one frame reference per entry holding a frame).  The references
+ * of a shared leaf's entries are held once, by the leaf, whatever the
+ * number of tables sharing it; a frame mapped through a shared leaf has
+ * pt_sharers() more users than its reference count says.  Every table of
+ * a system is guarded by the one mm_lock, which covers the share count
+ * and the copy; no lock-free reader looks at a page table (the TLBs hold
+ * frame addresses, kept valid by the frames' own grace periods). */
 struct pt_node {
-    uint32_t used; /* non-empty entries */
+    uint16_t used;    /* non-empty entries */
+    uint16_t frames;  /* leaves: entries holding a frame other than the zero
+                         frame (what they add to a space's rss) */
+    uint32_t sharers; /* leaves: page tables holding it besides one (0: one
+                         table owns it and may write it in place) */
     union {
         struct pt_node *child[PT_ENTRIES];
         pte_t pte[PT_ENTRIES];
@@ -388,6 +405,13 @@ struct gmm_system {
 #define PUNCH_BATCH 64
     frame_t punch[PUNCH_BATCH];
     unsigned npunch;
+    /* Shared page-table leaves (pagetable.c, under mm_lock): the sum of
+     * every leaf's sharers (the copies that may be needed), and the
+     * reserve of nodes kept for them, at least as large, so that a leaf
+     * copy never fails. */
+    uint64_t leaf_debt;
+    uint64_t leaf_reserve;            /* free nodes in leaf_blocks */
+    struct leaf_block *leaf_blocks;
 };
 
 struct gmm_space {
@@ -465,12 +489,45 @@ static inline uint32_t *frame_ref_slot(gmm_system *sys, frame_t f)
 }
 
 /* ---- pagetable.c ---- */
-/* The slot for page number pn, allocating nodes when alloc; NULL when absent
- * (alloc false) or out of memory. */
+/* The slot for page number pn, for writing: allocating nodes when alloc,
+ * and always in a leaf of pt's own (a shared leaf is copied first, which
+ * cannot fail: see pt_share_leaf).  NULL when absent (alloc false) or out
+ * of memory.  Readers use pt_get. */
 GMM_HIDDEN pte_t *pt_slot(struct pagetable *pt, uint64_t pn, bool alloc);
-/* Account for a slot going from empty to set or back (keeps node counts). */
+/* The entry of page number pn (0 when absent), read only. */
+GMM_HIDDEN pte_t pt_get(const struct pagetable *pt, uint64_t pn);
+/* How many page tables besides pt share the leaf holding pn (0: none, or
+ * no leaf): a frame an entry there maps has that many more users than its
+ * reference count says. */
+GMM_HIDDEN uint32_t pt_sharers(const struct pagetable *pt, uint64_t pn);
+/* Sets the entry of pn (its leaf must exist, as after a pt_slot with
+ * alloc), keeping the node counts and the snapshot log. */
 GMM_HIDDEN void pt_set(struct pagetable *pt, uint64_t pn, pte_t pte);
 GMM_HIDDEN void pt_clear(struct pagetable *pt, uint64_t pn);
+/* Gives pt a leaf of its own for every leaf of [lo, hi) it shares (cannot
+ * fail). */
+GMM_HIDDEN void pt_unshare_range(struct pagetable *pt, uint64_t lo, uint64_t hi);
+/* Makes *link (a leaf pointer in one of pt's nodes) a leaf of pt's own,
+ * copying it if shared; returns it (cannot fail). */
+GMM_HIDDEN struct pt_node *pt_own_leaf(struct pagetable *pt, struct pt_node **link);
+/* gmm_space_fork: dst (with no leaf at pn yet) shares leaf, the leaf of
+ * another table covering page number pn.  The system's reserve of leaf
+ * nodes grows to cover the copy the share may need, so that a write into
+ * a shared leaf, and a clear (munmap, truncation) above all, never runs
+ * out of memory.  0 or -GMM_ENOMEM (dst unchanged). */
+GMM_HIDDEN int pt_share_leaf(struct pagetable *dst, struct pt_node *leaf, uint64_t pn);
+/* Calls fn for every leaf holding page numbers of [lo, hi), with the
+ * page number of its first entry; read only. */
+typedef void (*pt_leaf_fn)(void *ctx, uint64_t base, struct pt_node *leaf);
+GMM_HIDDEN void pt_walk_leaves(const struct pagetable *pt, uint64_t lo, uint64_t hi, pt_leaf_fn fn,
+                               void *ctx);
+/* Frees node n of pt (every node of a space's table is freed here: a
+ * leaf copy may live in the reserve). */
+GMM_HIDDEN void pt_node_free(struct pagetable *pt, struct pt_node *n);
+/* For gmm_system_check: the free nodes of the reserve, counted. */
+GMM_HIDDEN uint64_t pt_reserve_free(gmm_system *sys);
+/* gmm_system_destroy: frees the reserve of leaf nodes. */
+GMM_HIDDEN void pt_spares_free(gmm_system *sys);
 /* Frees nodes left empty on the path to pn (after an unused pt_slot). */
 GMM_HIDDEN void pt_trim(struct pagetable *pt, uint64_t pn);
 /* Calls fn for every set entry with page number in [lo, hi), in order,
@@ -484,6 +541,16 @@ GMM_HIDDEN void pt_clear_range(struct pagetable *pt, uint64_t lo, uint64_t hi, p
 /* The same, leaving alone (and not visiting) entries with a bit of keep. */
 GMM_HIDDEN void pt_clear_range_keep(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
                                     pt_visit_fn fn, void *ctx);
+/* The same for pages released (vma_zap, vma_zap_pages): a leaf shared
+ * with another table, wholly in [lo, hi) and with no entry to keep, is
+ * let go without a visit (no copy; its references stay with the other
+ * tables).  Returns the entries holding a
+ * frame (other than the zero frame) that went so, for the caller's rss. */
+GMM_HIDDEN uint64_t pt_zap_range(struct pagetable *pt, uint64_t lo, uint64_t hi, pte_t keep,
+                                 pt_visit_fn fn, void *ctx);
+/* Frees the table, calling fn for the entries whose references it held
+ * alone: a leaf shared with another table is only let go (its entries
+ * stay with the other tables, references included). */
 GMM_HIDDEN void pt_destroy(struct pagetable *pt, pt_visit_fn fn, void *ctx);
 
 /* ---- inval.c: translation invalidation ---- */

@@ -555,11 +555,28 @@ static void sync_pte(struct sync_ctx *c, struct pt_node *leaf, unsigned i, uint6
         leaf->used--;
         s->pt.present--;
     }
+    leaf->frames += (uint16_t)((pte_frame(want) != FRAME_ZERO) - (pte_frame(have) != FRAME_ZERO));
     leaf->u.pte[i] = want;
     if (pn < c->chg_lo)
         c->chg_lo = pn;
     if (pn + 1 > c->chg_hi)
         c->chg_hi = pn + 1;
+}
+
+/* Might making live leaf d equal to snapshot leaf sn (may be NULL) over
+ * [lo, hi) change an entry?  (An object's page may have gone since: an
+ * entry that maps one counts as a change.) */
+static bool leaf_may_change(const struct pt_node *d, const struct pt_node *sn, uint64_t base,
+                            uint64_t lo, uint64_t hi)
+{
+    unsigned first = lo > base ? (unsigned)(lo - base) : 0;
+    unsigned last = hi - base < PT_ENTRIES ? (unsigned)(hi - base) : PT_ENTRIES;
+    for (unsigned i = first; i < last; i++) {
+        pte_t p = sn ? sn->u.pte[i] : 0;
+        if ((p & PTE_SNAP_OBJ) || d->u.pte[i] != p)
+            return true;
+    }
+    return false;
 }
 
 /* One node of the live table (d, may be NULL but in SYNC_ALLOC) and the
@@ -598,6 +615,14 @@ static bool sync_node(struct sync_ctx *c, struct pt_node *d, const struct pt_nod
                 return false;
             break;
         case SYNC_SET:
+            /* A leaf shared with a fork relative is copied before a
+             * change (the copy cannot fail); one that stays as it is
+             * stays shared. */
+            if (level + 1 == PT_LEVELS - 1 && dc && dc->sharers) {
+                if (!leaf_may_change(dc, sc, b, lo, hi))
+                    continue;
+                dc = pt_own_leaf(&c->s->pt, &d->u.child[i]);
+            }
             if (dc || sc)
                 sync_node(c, dc, sc, level + 1, b, lo, hi);
             break;
@@ -607,7 +632,7 @@ static bool sync_node(struct sync_ctx *c, struct pt_node *d, const struct pt_nod
             if (level + 1 < PT_LEVELS - 1)
                 sync_node(c, dc, NULL, level + 1, b, lo, hi);
             if (!dc->used) {
-                gmm_free(dc);
+                pt_node_free(&c->s->pt, dc);
                 d->u.child[i] = NULL;
                 d->used--;
             }
@@ -637,7 +662,7 @@ static bool sync_range(struct sync_ctx *c, uint64_t lo, uint64_t hi)
             return true;
         sync_node(c, pt->root, NULL, 0, 0, lo, hi);
         if (!pt->root->used) {
-            gmm_free(pt->root);
+            pt_node_free(pt, pt->root);
             pt->root = NULL;
         }
         return true;

@@ -74,6 +74,7 @@ void gmm_system_destroy(gmm_system *sys)
         return;
     while (sys->spaces)
         gmm_space_destroy(sys->spaces);
+    pt_spares_free(sys);
     frame_fini(sys);
     pthread_mutex_destroy(&sys->lock);
     pthread_mutex_destroy(&sys->mm_lock);
@@ -234,16 +235,24 @@ int gmm_space_init_brk(gmm_space *s, gmm_addr start)
 
 /* ---- fork ---- */
 
+/* vma_needs_copy(): only a region with anonymous pages (or guard markers)
+ * has entries a fault could not rebuild; shared memory, unwritten file
+ * pages and the zero page the child faults in itself, as on Linux (which
+ * keeps fork light and Rss exact). */
+static bool fork_copies_pages(const struct region *r)
+{
+    return !(r->flags & (VM_DONTCOPY | VM_WIPEONFORK)) && (r->anon || (r->flags & VM_MAYBE_GUARD));
+}
+
 struct fork_ctx {
-    gmm_space *child;
+    gmm_space *parent, *child;
+    struct region *r;    /* the parent's region being copied */
+    uint64_t last_share; /* base of the leaf shared last, or UINT64_MAX */
     bool failed;
 };
 
-static void fork_pte(void *ctx, uint64_t pn, pte_t pte)
+static void fork_pte(struct fork_ctx *c, uint64_t pn, pte_t pte)
 {
-    struct fork_ctx *c = ctx;
-    if (c->failed)
-        return;
     pte_t *slot = pt_slot(&c->child->pt, pn, true);
     if (!slot) {
         c->failed = true;
@@ -254,6 +263,53 @@ static void fork_pte(void *ctx, uint64_t pn, pte_t pte)
     pt_set(&c->child->pt, pn, pte);
     if (f != FRAME_ZERO)
         c->child->rss++;
+}
+
+/* May the child share the parent's leaf from page number base: is every
+ * entry of it in a region whose pages fork copies?  (Entries lie inside
+ * regions, so only the regions the leaf overlaps are looked at.)  The
+ * answer is the same whichever of those regions asks. */
+static bool leaf_shareable(struct fork_ctx *c, uint64_t base)
+{
+    gmm_addr lo = base << PAGE_SHIFT, hi = (base + PT_ENTRIES) << PAGE_SHIFT;
+    struct region *r = c->r;
+    if (r->start <= lo && r->end >= hi)
+        return true;
+    while (r->prev && r->prev->end > lo)
+        r = r->prev;
+    for (; r && r->start < hi; r = r->next) {
+        gmm_addr a = r->start > lo ? r->start : lo, b = r->end < hi ? r->end : hi;
+        if (!fork_copies_pages(r) && !pt_range_empty(&c->parent->pt, a >> PAGE_SHIFT, b >> PAGE_SHIFT))
+            return false;
+    }
+    return true;
+}
+
+/* One leaf of the parent under the region being copied: shared whole
+ * (O(1): its references stay with it), or, when it also holds entries of
+ * a region fork leaves behind, copied entry by entry. */
+static void fork_leaf(void *ctx, uint64_t base, struct pt_node *leaf)
+{
+    struct fork_ctx *c = ctx;
+    if (c->failed || base == c->last_share)
+        return;
+    if (leaf_shareable(c, base)) {
+        if (pt_share_leaf(&c->child->pt, leaf, base)) {
+            c->failed = true;
+            return;
+        }
+        c->last_share = base;
+        c->child->rss += leaf->frames;
+        return;
+    }
+    uint64_t lo = c->r->start >> PAGE_SHIFT, hi = c->r->end >> PAGE_SHIFT;
+    if (lo < base)
+        lo = base;
+    if (hi > base + PT_ENTRIES)
+        hi = base + PT_ENTRIES;
+    for (uint64_t pn = lo; pn < hi && !c->failed; pn++)
+        if (leaf->u.pte[pn - base])
+            fork_pte(c, pn, leaf->u.pte[pn - base]);
 }
 
 gmm_space *gmm_space_fork(gmm_space *parent)
@@ -281,7 +337,7 @@ gmm_space *gmm_space_fork(gmm_space *parent)
     child->start_stack = parent->start_stack;
     child->start_code = parent->start_code;
     child->end_code = parent->end_code;
-    struct fork_ctx c = {child, false};
+    struct fork_ctx c = {parent, child, NULL, UINT64_MAX, false};
     for (struct region *r = parent->first; r && !c.failed; r = r->next) {
         if (r->flags & VM_DONTCOPY)
             continue;
@@ -308,18 +364,17 @@ gmm_space *gmm_space_fork(gmm_space *parent)
         vma_get_refs(child, q);
         region_insert(child, q);
         vma_account(child, q->flags, (int64_t)((q->end - q->start) >> PAGE_SHIFT));
-        /* vma_needs_copy(): only a region with anonymous pages (or guard
-         * markers) has entries a fault could not rebuild; shared memory,
-         * unwritten file pages and the zero page the child faults in
-         * itself, as on Linux (which keeps fork light and Rss exact). */
-        if (!(r->flags & VM_WIPEONFORK) && (r->anon || (r->flags & VM_MAYBE_GUARD)))
-            pt_walk(&parent->pt, r->start >> PAGE_SHIFT, r->end >> PAGE_SHIFT, fork_pte, &c);
+        if (fork_copies_pages(r)) {
+            c.r = r;
+            pt_walk_leaves(&parent->pt, r->start >> PAGE_SHIFT, r->end >> PAGE_SHIFT, fork_leaf, &c);
+        }
     }
     /* dup_mm(): the child's peaks start at what it has. */
     child->hiwater_vm = child->total_vm;
     child->hiwater_rss = child->rss;
-    /* Private frames are now shared: stores must fault to copy them, in
-     * the library's TLBs and in any write translation the host cached. */
+    /* Private frames are now shared (through shared leaves: space_grant
+     * counts their sharers): stores must fault to copy them, in the
+     * library's TLBs and in any write translation the host cached. */
     for (struct region *r = parent->first; r; r = r->next)
         if ((r->flags & (VM_SHARED | VM_WRITE | VM_DONTCOPY)) == VM_WRITE)
             space_invalidate(parent, r->start, r->end);

@@ -60,8 +60,10 @@ static void count_page(void *ctx, uint64_t pn, pte_t pte)
     st->resident += PAGE_SIZE;
     bool dirty = kind == RSS_ANON ||
                  object_page_dirty(r->obj, r->pgoff + (pn - (r->start >> PAGE_SHIFT)));
-    /* The page cache holds one reference of its own. */
-    uint32_t mapcount = frame_refcount(st->s->sys, f) - (in_object ? 1 : 0);
+    /* The page cache holds one reference of its own; a leaf shared with
+     * fork relatives holds one for all of them. */
+    uint32_t mapcount = frame_refcount(st->s->sys, f) - (in_object ? 1 : 0) +
+                        pt_sharers(&st->s->pt, pn);
     uint64_t pss = (PAGE_SIZE << 12) / (mapcount >= 2 ? mapcount : 1);
     st->pss += pss;
     if (dirty)

@@ -172,13 +172,15 @@ struct drop_ctx {
     size_t n, cap;
 };
 
-static bool clean_object_page(const struct region *r, gmm_system *sys, uint64_t pn, frame_t f)
+static bool clean_object_page(const struct region *r, gmm_system *sys, uint64_t pn, frame_t f,
+                              uint32_t sharers)
 {
     uint64_t idx = r->pgoff + (pn - (r->start >> PAGE_SHIFT));
     pte_t *slot = pt_slot(&r->obj->pages, idx, false);
-    /* The object's reference and this mapping's. */
+    /* The object's reference and this mapping's (not a leaf shared with
+     * a fork relative, which maps it too). */
     return slot && *slot && pte_frame(*slot) == f && !(*slot & PTE_DIRTY) &&
-           frame_refcount(sys, f) == 2;
+           frame_refcount(sys, f) == 2 && !sharers;
 }
 
 static void note_reclaimable(void *ctx, uint64_t pn, pte_t pte)
@@ -187,8 +189,9 @@ static void note_reclaimable(void *ctx, uint64_t pn, pte_t pte)
     frame_t f = pte_frame(pte);
     if (!(pte & PTE_PRESENT) || f == FRAME_ZERO)
         return;
-    if (c->r->obj ? !clean_object_page(c->r, c->s->sys, pn, f)
-                  : frame_refcount(c->s->sys, f) != 1)
+    uint32_t sharers = pt_sharers(&c->s->pt, pn);
+    if (c->r->obj ? !clean_object_page(c->r, c->s->sys, pn, f, sharers)
+                  : frame_refcount(c->s->sys, f) != 1 || sharers)
         return;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
@@ -303,14 +306,16 @@ static int guard_install(gmm_space *s, struct region *r, gmm_addr start, gmm_add
     space_invalidate(s, start, end);
     for (gmm_addr a = start; a < end; a += PAGE_SIZE) {
         uint64_t pn = a >> PAGE_SHIFT;
-        pte_t *slot = pt_slot(&s->pt, pn, false);
-        if (*slot & PTE_PRESENT) {
-            frame_t f = pte_frame(*slot);
+        pte_t pte = pt_get(&s->pt, pn);
+        if (pte & PTE_PRESENT) {
+            /* (pt_set copies a shared leaf first: the frame's reference
+             * dropped below is then this table's own.) */
+            pt_set(&s->pt, pn, PTE_GUARD);
+            frame_t f = pte_frame(pte);
             if (f != FRAME_ZERO)
                 s->rss--;
             frame_unref(s->sys, f);
-            *slot = PTE_GUARD;
-        } else if (!*slot) {
+        } else if (!pte) {
             pt_set(&s->pt, pn, PTE_GUARD);
         }
     }
@@ -340,10 +345,10 @@ static int collapse(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end
         uint64_t pn0 = h >> PAGE_SHIFT;
         bool any = false, guarded = false;
         for (uint64_t i = 0; i < PMD_SIZE >> PAGE_SHIFT; i++) {
-            pte_t *slot = pt_slot(&s->pt, pn0 + i, false);
-            if (slot && *slot) {
+            pte_t pte = pt_get(&s->pt, pn0 + i);
+            if (pte) {
                 any = true;
-                guarded |= (*slot & PTE_GUARD) != 0;
+                guarded |= (pte & PTE_GUARD) != 0;
             }
         }
         if (!any)
@@ -371,10 +376,7 @@ static int collapse(gmm_space *s, struct region *r, gmm_addr start, gmm_addr end
                 memcpy(frame_ptr(sys, f), frame_ptr(sys, old), PAGE_SIZE);
             else
                 s->rss++;
-            if (*slot)
-                *slot = pte_make(f);
-            else
-                pt_set(&s->pt, pn0 + i, pte_make(f));
+            pt_set(&s->pt, pn0 + i, pte_make(f));
             if (old != FRAME_NONE)
                 frame_unref(sys, old);
         }

@@ -14,8 +14,7 @@
 
 static uint8_t page_resident(gmm_space *s, const struct region *r, gmm_addr a)
 {
-    pte_t *slot = pt_slot(&s->pt, a >> PAGE_SHIFT, false);
-    if (slot && (*slot & PTE_PRESENT))
+    if (pt_get(&s->pt, a >> PAGE_SHIFT) & PTE_PRESENT)
         return 1;
     if (r->obj) {
         uint64_t idx = r->pgoff + ((a - r->start) >> PAGE_SHIFT);

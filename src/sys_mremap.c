@@ -159,6 +159,10 @@ static int move_pages(gmm_space *s, gmm_addr from, gmm_addr to, uint64_t len)
         return 0;
     uint64_t lo = from >> PAGE_SHIFT, hi = (from + len) >> PAGE_SHIFT;
     struct move_ctx c = {s, (int64_t)(to >> PAGE_SHIFT) - (int64_t)lo, false, false};
+    /* The entries move with their frame references: the source leaves
+     * must hold them, not share them with a fork relative.  (A copy never
+     * fails, and changes nothing anyone sees.) */
+    pt_unshare_range(&s->pt, lo, hi);
     pt_walk(&s->pt, lo, hi, move_pte, &c);
     if (c.failed) {
         pt_walk(&s->pt, lo, hi, trim_dst, &c);

@@ -274,7 +274,7 @@ void vma_zap(gmm_space *s, gmm_addr start, gmm_addr end)
     if (s->hiwater_rss < s->rss)
         s->hiwater_rss = s->rss;
     space_invalidate(s, start, end);
-    pt_clear_range(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, zap_one, s);
+    s->rss -= pt_zap_range(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, 0, zap_one, s);
 }
 
 void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end)
@@ -282,7 +282,7 @@ void vma_zap_pages(gmm_space *s, gmm_addr start, gmm_addr end)
     if (s->hiwater_rss < s->rss)
         s->hiwater_rss = s->rss;
     space_invalidate(s, start, end);
-    pt_clear_range_keep(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, PTE_GUARD, zap_one, s);
+    s->rss -= pt_zap_range(&s->pt, start >> PAGE_SHIFT, end >> PAGE_SHIFT, PTE_GUARD, zap_one, s);
 }
 
 int vma_reserve_splits(gmm_space *s, gmm_addr start, gmm_addr end)

@@ -485,8 +485,8 @@ static void window_populate(gmm_window *w, gmm_space *s, gmm_addr page, int acce
     const pte_t zero = pte_make(FRAME_ZERO);
     uint32_t want = 0;
     for (uint64_t q = first; q < end; q++) {
-        pte_t *slot = pt_slot(&s->pt, q, false);
-        want += !slot || !*slot || (store && *slot == zero);
+        pte_t pte = pt_get(&s->pt, q);
+        want += !pte || (store && pte == zero);
     }
     if (want < 2)
         return;
@@ -500,19 +500,18 @@ static void window_populate(gmm_window *w, gmm_space *s, gmm_addr page, int acce
     uint32_t used = 0;
     bool replaced = false;
     for (uint64_t q = first; q < end && used < want; q++) {
-        pte_t *slot = pt_slot(&s->pt, q, false);
-        if (slot && *slot && !(store && *slot == zero))
+        pte_t pte = pt_get(&s->pt, q);
+        if (pte && !(store && pte == zero))
             continue;
-        if (!slot && !(slot = pt_slot(&s->pt, q, true)))
+        /* (The slot is written through pt_set, in a leaf of this table's
+         * own.) */
+        if (!pte && !pt_slot(&s->pt, q, true))
             break; /* no memory for the page table: the rest stay as they are */
         frame_t f = store ? run + used : FRAME_ZERO;
         used++;
-        if (*slot) {
-            *slot = pte_make(f); /* a zero page becomes a fresh frame */
-            replaced = true;
-        } else {
-            pt_set(&s->pt, q, pte_make(f));
-        }
+        pt_set(&s->pt, q, pte_make(f));
+        if (pte)
+            replaced = true; /* a zero page became a fresh frame */
         if (store)
             s->rss++;
     }
@@ -533,8 +532,7 @@ static int window_map_around(gmm_window *w, gmm_space *s, struct region *r, gmm_
     block_of(w, r, pn, &first, &end);
     pte_t st[MAX_AROUND];
     for (uint64_t q = first; q < end; q++) {
-        pte_t *slot = pt_slot(&s->pt, q, false);
-        pte_t pte = slot ? *slot : 0;
+        pte_t pte = pt_get(&s->pt, q);
         st[q - first] = pte && !(pte & PTE_GUARD) ? window_state(s, r, q << PAGE_SHIFT, pte) : 0;
     }
     /* Runs of one host mapping kind, each mapped at once.  The faulting
@@ -695,8 +693,7 @@ static const char *window_check(gmm_window *w, char *buf, size_t cap)
             uint64_t pn = a >> PAGE_SHIFT;
             pte_t st = map_get(w, pn);
             pages++;
-            pte_t *ps = pt_slot(&s->pt, pn, false);
-            pte_t pte = ps ? *ps : 0;
+            pte_t pte = pt_get(&s->pt, pn);
             struct region *r = region_find(s, a);
             if (!st)
                 snprintf(buf, cap, "guest page %#llx is mapped in a window but not recorded",

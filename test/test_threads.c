@@ -1223,6 +1223,131 @@ static void snapshot_restores_while_another_thread_uses_a_cpu(void **state)
     gmm_system_destroy(sys);
 }
 
+/* ---- fork relatives used from their own threads ---- */
+
+/* Fork shares page-table leaves: parent and child, each stored to and read
+ * from by a thread of its own, while a third thread forks either one and
+ * stores into and unmaps parts of the grandchildren, keep every page as
+ * their own thread left it.  (Every change of a leaf another space shares
+ * copies it first, under the system's mm lock.) */
+#define REL_BASE 0x60000000ull
+#define REL_PAGES (3 * 512)
+
+struct relative {
+    gmm_space *s;
+    uint64_t seed, deadline_ns;
+    uint8_t shadow[REL_PAGES]; /* the first byte of each page */
+    long bad, ops;
+};
+
+static void *relative_worker(void *p)
+{
+    struct relative *w = p;
+    while (now_ns() < w->deadline_ns) {
+        uint64_t r = next_rand(&w->seed);
+        uint64_t pg = r % REL_PAGES;
+        gmm_addr a = REL_BASE + pg * PG;
+        if ((r >> 20) % 2) {
+            uint8_t v = (uint8_t)(r >> 32);
+            if (gmm_write(w->s, a, &v, 1))
+                w->bad++;
+            else
+                w->shadow[pg] = v;
+        } else {
+            const uint8_t *q = gmm_translate(w->s, a, GMM_ACCESS_READ);
+            if (!q || *q != w->shadow[pg])
+                w->bad++;
+        }
+        w->ops++;
+    }
+    return NULL;
+}
+
+struct forker {
+    gmm_space *from[2];
+    uint64_t deadline_ns;
+    long forks, bad;
+};
+
+static void *forker_worker(void *p)
+{
+    struct forker *f = p;
+    uint64_t seed = 0xD1B54A32D192ED03ull;
+    while (now_ns() < f->deadline_ns) {
+        uint64_t r = next_rand(&seed);
+        gmm_space *g = gmm_space_fork(f->from[r % 2]);
+        if (!g) {
+            f->bad++;
+            continue;
+        }
+        for (int i = 0; i < 8; i++) {
+            r = next_rand(&seed);
+            gmm_addr a = REL_BASE + (r % REL_PAGES) * PG;
+            uint8_t v = (uint8_t)r;
+            if (gmm_write(g, a, &v, 1))
+                f->bad++;
+        }
+        if (gmm_sys_munmap(g, REL_BASE + (r >> 24) % REL_PAGES * PG, 64 * PG))
+            f->bad++;
+        /* (-GMM_ENOMEM: the range met the hole just made, or the end.) */
+        int64_t ret =
+            gmm_sys_madvise(g, REL_BASE + (r >> 40) % REL_PAGES * PG, 16 * PG, GMM_MADV_DONTNEED);
+        if (ret && ret != -GMM_ENOMEM)
+            f->bad++;
+        gmm_space_destroy(g);
+        f->forks++;
+    }
+    return NULL;
+}
+
+static void fork_relatives_store_from_their_own_threads_while_a_third_forks_them(void **state)
+{
+    (void)state;
+    gmm_system *sys = gmm_system_create(NULL);
+    assert_non_null(sys);
+    static struct relative rel[2];
+    memset(rel, 0, sizeof(rel));
+    rel[0].s = new_space(sys, GMM_ABI_X86_64);
+    assert_int_equal(gmm_sys_mmap(rel[0].s, REL_BASE, REL_PAGES * PG, RW,
+                                  ANON_PRIV | GMM_MAP_FIXED, -1, 0),
+                     (int64_t)REL_BASE);
+    for (uint64_t i = 0; i < REL_PAGES; i++) {
+        uint8_t v = (uint8_t)(i * 7 + 1);
+        assert_int_equal(gmm_write(rel[0].s, REL_BASE + i * PG, &v, 1), 0);
+        rel[0].shadow[i] = rel[1].shadow[i] = v;
+    }
+    rel[1].s = gmm_space_fork(rel[0].s);
+    assert_non_null(rel[1].s);
+    uint64_t deadline = now_ns() + 500000000u;
+    struct forker f = {{rel[0].s, rel[1].s}, deadline, 0, 0};
+    pthread_t t[3];
+    for (int i = 0; i < 2; i++) {
+        rel[i].seed = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 3);
+        rel[i].deadline_ns = deadline;
+        assert_int_equal(pthread_create(&t[i], NULL, relative_worker, &rel[i]), 0);
+    }
+    assert_int_equal(pthread_create(&t[2], NULL, forker_worker, &f), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(f.bad, 0);
+    assert_true(f.forks > 10);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rel[i].bad, 0);
+        assert_true(rel[i].ops > 1000);
+        for (uint64_t pg = 0; pg < REL_PAGES; pg++) {
+            uint8_t v;
+            assert_int_equal(gmm_read(rel[i].s, REL_BASE + pg * PG, &v, 1), 0);
+            assert_int_equal(v, rel[i].shadow[pg]);
+        }
+    }
+    const char *e = gmm_system_check(sys);
+    if (e)
+        fail_msg("system check: %s", e);
+    gmm_space_destroy(rel[0].s);
+    gmm_space_destroy(rel[1].s);
+    gmm_system_destroy(sys);
+}
+
 int main(void)
 {
 #if defined(__linux__) && defined(__x86_64__)
@@ -1241,6 +1366,7 @@ int main(void)
         cmocka_unit_test(translate_one_thread_many_spaces),
         cmocka_unit_test(read_from_two_threads_while_a_third_recycles_the_frames),
         cmocka_unit_test(snapshot_restores_while_another_thread_uses_a_cpu),
+        cmocka_unit_test(fork_relatives_store_from_their_own_threads_while_a_third_forks_them),
 #if defined(__linux__) && defined(__x86_64__)
         cmocka_unit_test(window_loads_and_stores_from_two_threads_while_a_third_changes_the_space),
 #endif

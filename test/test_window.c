@@ -417,6 +417,55 @@ static void fork_child_and_parent_windows_do_not_see_each_others_stores(void **s
     gmm_system_destroy(sys);
 }
 
+/* Fork shares page-table leaves: a window's fault-around in either space,
+ * over pages of a leaf both still share, maps them without the store
+ * right, so each store faults and copies for its own space only. */
+static void fork_shared_leaf_fault_around_grants_no_store_to_either_window(void **state)
+{
+    (void)state;
+    gmm_system *sys = window_system();
+    gmm_space *s = new_space(sys, GMM_ABI_X86_64);
+    gmm_window *wp = new_window(s, LO, HI);
+    map_fixed(s, A, 64 * PG, RW, ANON_PRIV, -1);
+    for (int i = 0; i < 64; i++)
+        store(wp, A + i * PG, (uint8_t)i);
+    gmm_space *c = gmm_space_fork(s);
+    assert_non_null(c);
+    gmm_window *wc = new_window(c, LO, HI);
+    /* Loads map blocks of pages in both windows. */
+    assert_int_equal(load(wc, A + 10 * PG), 10);
+    assert_int_equal(load(wp, A + 10 * PG), 10);
+    WCHECK(sys, wp);
+    WCHECK(sys, wc);
+    for (int i = 8; i < 16; i++) {
+        store(wc, A + i * PG, (uint8_t)(0xC0 + i));
+        WCHECK(sys, wc);
+        assert_int_equal(load(wp, A + i * PG), i);
+    }
+    for (int i = 12; i < 20; i++) {
+        store(wp, A + i * PG, (uint8_t)(0xA0 + i));
+        WCHECK(sys, wp);
+    }
+    for (int i = 0; i < 64; i++) {
+        uint8_t in_c = i >= 8 && i < 16 ? (uint8_t)(0xC0 + i) : (uint8_t)i;
+        uint8_t in_p = i >= 12 && i < 20 ? (uint8_t)(0xA0 + i) : (uint8_t)i;
+        assert_int_equal(load(wc, A + i * PG), in_c);
+        assert_int_equal(load(wp, A + i * PG), in_p);
+        assert_int_equal(read_byte(c, A + i * PG), in_c);
+        assert_int_equal(read_byte(s, A + i * PG), in_p);
+    }
+    WCHECK(sys, wp);
+    WCHECK(sys, wc);
+    gmm_window_destroy(wp);
+    gmm_space_destroy(s);
+    WCHECK(sys, wc);
+    store(wc, A + 30 * PG, 0xCC);
+    assert_int_equal(load(wc, A + 30 * PG), 0xCC);
+    gmm_window_destroy(wc);
+    gmm_space_destroy(c);
+    gmm_system_destroy(sys);
+}
+
 static void store_to_read_only_memory_gets_segv_accerr_and_changes_nothing(void **state)
 {
     (void)state;
@@ -1625,6 +1674,7 @@ int main(void)
         cmocka_unit_test(own_handler_gets_0_1_and_efault_from_gmm_window_fault),
         cmocka_unit_test(fault_around_over_the_budget_still_maps_the_faulting_page),
         cmocka_unit_test(fork_child_and_parent_windows_do_not_see_each_others_stores),
+        cmocka_unit_test(fork_shared_leaf_fault_around_grants_no_store_to_either_window),
         cmocka_unit_test(store_to_read_only_memory_gets_segv_accerr_and_changes_nothing),
         cmocka_unit_test(unmapped_guest_address_gets_segv_maperr),
         cmocka_unit_test(prot_none_memory_gets_segv_accerr_until_mprotect),
