@@ -402,36 +402,71 @@ static uint32_t uc_perms(int access)
            ((access & GMM_ACCESS_EXEC) ? UC_PROT_EXEC : 0);
 }
 
-/* The runs the guest's regions make now, into *out (malloc'd). */
+static bool push_run(struct ucreg **v, int *nv, int *cap, uint32_t start, uint32_t end,
+                     uint32_t perms)
+{
+    if (start >= end)
+        return true;
+    if (*nv && (*v)[*nv - 1].end == start && (*v)[*nv - 1].perms == perms) {
+        (*v)[*nv - 1].end = end;
+        return true;
+    }
+    if (!grow((void **)v, cap, *nv + 1, sizeof(**v)))
+        return false;
+    (*v)[(*nv)++] = (struct ucreg){start, end, perms};
+    return true;
+}
+
+/* The Unicorn regions the guest's regions make now, into *out (malloc'd).
+ *
+ * Precise (the guest handles SIGSEGV or SIGBUS): one run per stretch of
+ * guest regions with equal rights, holes and PROT_NONE left out, so that
+ * Unicorn itself faults, at the exact instruction, on every access the
+ * guest may not make.
+ *
+ * Otherwise only execution is checked by Unicorn: executable regions are
+ * runs of their own, and everything between them (data of any rights,
+ * holes) is one readable and writable run over the window.  The host MMU
+ * and the window then refuse what the guest may not do (the window maps
+ * nothing where there is no region, and read-only what may not be
+ * written), and such a fault arrives at the next block: with no handler it
+ * ends the process all the same.  Unicorn then holds a handful of regions
+ * (it finds a region by a search per slow-path store, and 2.0.1 sends
+ * every store down that path), and an mmap or munmap of data changes none. */
 static int desired_runs(struct thread *t, struct ucreg **out, int *n)
 {
     struct mm *mm = t->proc->mm;
     struct ucreg *v = NULL;
     int nv = 0, cap = 0;
+    bool ok = true;
     if (K.flat) {
-        if (!grow((void **)&v, &cap, 1, sizeof(*v)))
-            return -1;
-        v[nv++] = (struct ucreg){0, TASK_TOP, UC_PROT_ALL};
-        *out = v;
-        *n = nv;
-        return 0;
+        ok = push_run(&v, &nv, &cap, 0, TASK_TOP, UC_PROT_ALL);
+    } else {
+        bool precise = atomic_load(&mm->precise);
+        const uint32_t data = UC_PROT_READ | UC_PROT_WRITE;
+        uint32_t covered = 0; /* imprecise: data spans end here */
+        gmm_region_info ri;
+        gmm_addr a = 0;
+        while (ok && a < TASK_TOP && gmm_space_region_next(mm->space, a, &ri)) {
+            a = ri.end;
+            uint32_t perms = uc_perms(ri.access);
+            if (precise) {
+                if (perms) /* PROT_NONE: a hole, Unicorn faults there */
+                    ok = push_run(&v, &nv, &cap, (uint32_t)ri.start, (uint32_t)ri.end, perms);
+                continue;
+            }
+            if (!(perms & UC_PROT_EXEC))
+                continue;
+            ok = push_run(&v, &nv, &cap, covered, (uint32_t)ri.start, data) &&
+                 push_run(&v, &nv, &cap, (uint32_t)ri.start, (uint32_t)ri.end, perms);
+            covered = (uint32_t)ri.end;
+        }
+        if (ok && !precise)
+            ok = push_run(&v, &nv, &cap, covered, TASK_TOP, data);
     }
-    gmm_region_info ri;
-    gmm_addr a = 0;
-    while (a < TASK_TOP && gmm_space_region_next(mm->space, a, &ri)) {
-        a = ri.end;
-        uint32_t perms = uc_perms(ri.access);
-        if (!perms)
-            continue; /* PROT_NONE: a hole, Unicorn faults there */
-        if (nv && v[nv - 1].end == ri.start && v[nv - 1].perms == perms) {
-            v[nv - 1].end = (uint32_t)ri.end;
-            continue;
-        }
-        if (!grow((void **)&v, &cap, nv + 1, sizeof(*v))) {
-            free(v);
-            return -1;
-        }
-        v[nv++] = (struct ucreg){(uint32_t)ri.start, (uint32_t)ri.end, perms};
+    if (!ok) {
+        free(v);
+        return -1;
     }
     *out = v;
     *n = nv;
@@ -577,7 +612,10 @@ void mem_sync(struct thread *t)
 void mem_enable_precise(struct thread *t)
 {
     struct mm *mm = t->proc->mm;
-    atomic_store(&mm->precise, true);
+    if (atomic_exchange(&mm->precise, true))
+        return;
+    /* The runs change (data split by rights, holes left out). */
+    atomic_fetch_add(&mm->gen, 1);
     stop_users(mm, NULL);
 }
 
