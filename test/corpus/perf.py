@@ -27,7 +27,9 @@ marked: a fast wrong answer is not a result.
 How to read the RSS columns: the runner is one host process for all the
 guest processes of a workload, so its max RSS covers all of them at once;
 qemu-i386 runs each guest process in a host process of its own, and
-wait4 reports the largest one.  And qemu-i386 follows an execve of an i386
+wait4 reports the largest one.  The flat mode keys futexes privately, so
+a futex between two processes never wakes there: futex_handoff's flat run
+times out (--timeout, default 1800 s) and is left out of the flat goal.  And qemu-i386 follows an execve of an i386
 program by running it natively (this kernel runs i386 programs; there is no
 binfmt_misc entry): the workloads marked "exec" spend part of their qemu
 time in native code, which flatters qemu-i386.
@@ -65,8 +67,9 @@ WORKLOADS = [
 ]
 
 
-def measure(prefix, argv, env, run_dir):
-    """One run: (wall seconds, max RSS KiB, exit status, stdout digest)."""
+def measure(prefix, argv, env, run_dir, timeout):
+    """One run: (wall seconds, max RSS KiB, exit status, stdout digest); the
+    status is "timeout" when the run is stopped after timeout seconds."""
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     out_path = os.path.join(run_dir, ".stdout")
@@ -74,9 +77,17 @@ def measure(prefix, argv, env, run_dir):
     with open(out_path, "wb") as out:
         if time_bin:
             tfile = os.path.join(os.path.dirname(run_dir), "time.out")
-            r = subprocess.run([time_bin, "-f", "%e %M", "-o", tfile] + prefix + argv,
-                               cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
-                               stdout=out, stderr=subprocess.DEVNULL)
+            # A session of its own, so that a timeout stops time and what it runs.
+            p = subprocess.Popen([time_bin, "-f", "%e %M", "-o", tfile] + prefix + argv,
+                                 cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, 9)
+                p.wait()
+                return timeout, 0, "timeout", ""
+            r = p
             with open(tfile) as f:
                 # time prints "Command exited with non-zero status N" first
                 # when the status is not 0: the numbers are on the last line.
@@ -87,6 +98,7 @@ def measure(prefix, argv, env, run_dir):
             p = subprocess.Popen(prefix + argv, cwd=run_dir, env=env,
                                  stdin=subprocess.DEVNULL, stdout=out,
                                  stderr=subprocess.DEVNULL)
+            # (no timeout on this path: wait4 is what gives the RSS)
             _, st, ru = os.wait4(p.pid, 0)
             p.returncode = os.waitstatus_to_exitcode(st)
             wall, rss, status = time.monotonic() - start, ru.ru_maxrss, p.returncode
@@ -118,6 +130,7 @@ def main():
     ap.add_argument("--only", default="", help="run only the workloads whose name has this")
     ap.add_argument("--lines", type=int, default=corpus.DATA_LINES, help="lines of the text workloads")
     ap.add_argument("--loop", type=int, default=100000, help="iterations of the long shell loop")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds before a run is stopped")
     a = ap.parse_args()
 
     native = a.runner == "native"
@@ -175,7 +188,7 @@ def main():
             for i in range(a.runs):
                 run_dir = os.path.join(work, "run", mode)
                 args = [w.replace("@RUN@", run_dir) for w in argv]
-                runs.append(measure(prefix, args, env, run_dir))
+                runs.append(measure(prefix, args, env, run_dir, a.timeout))
             res[mode] = {
                 "s": statistics.median(r[0] for r in runs),
                 "rss": statistics.median(r[1] for r in runs),
@@ -196,11 +209,15 @@ def main():
         marks = []
         if execs:
             marks.append("exec")
-        for mode in ("runner", "flat"):
-            m = res[mode]
-            if m and (m["digest"] != q["digest"] or m["status"] != q["status"]):
-                marks.append(f"{mode} output differs from qemu")
-                wrong.append(f"{name} ({mode})")
+        # The flat mode is a bound, not a runner: where it cannot run a
+        # workload (it keys futexes privately, so a futex between processes
+        # never wakes), its column is marked and left out of the goals.
+        if f and (f["digest"] != q["digest"] or f["status"] != q["status"]):
+            marks.append("flat: " + ("timeout" if "timeout" in f["status"] else "wrong output"))
+            f = None
+        if r["digest"] != q["digest"] or r["status"] != q["status"]:
+            marks.append("runner: " + ("timeout" if "timeout" in r["status"] else "wrong output"))
+            wrong.append(name)
         rf = ratio(r["s"], f["s"] if f else None)
         rq = ratio(r["s"], q["s"])
         rr = ratio(r["rss"], q["rss"])
@@ -241,9 +258,9 @@ def main():
               f"| {big['runner']['rss']:.0f} / {small['runner']['rss']:.0f} KiB = {growth:.3f} "
               f"| {verdict(growth <= 1.10)} |")
     if wrong:
-        print(f"| every run's output equals qemu-i386's | differs: {', '.join(wrong)} | FAIL |")
+        print(f"| the runner's output equals qemu-i386's | differs: {', '.join(wrong)} | FAIL |")
     else:
-        print("| every run's output equals qemu-i386's | all equal | PASS |")
+        print("| the runner's output equals qemu-i386's | all equal | PASS |")
     return 0
 
 
