@@ -40,6 +40,15 @@ if(NOT EXISTS ${GMM_CORPUS_SYSROOT}/bin/busybox)
                  "(as root: test/corpus/fetch-sysroot.sh ${GMM_CORPUS_SYSROOT}): corpus tests will skip")
 endif()
 
+# The heavy commands (200,000 lines, 100,000 iterations) take minutes each
+# under Unicorn 2.0.1, whose every store takes its slow path: together
+# longer than CI's budget.  They are registered but disabled unless
+# GMM_CORPUS_HEAVY is on (README "The Unicorn runner" gives the command and
+# the last run's figures).
+option(GMM_CORPUS_HEAVY "run the corpus's heavy commands (minutes each under the runner)" OFF)
+if(NOT GMM_CORPUS_HEAVY)
+  message(STATUS "corpus: the heavy commands (label corpus-heavy) are disabled; -DGMM_CORPUS_HEAVY=ON runs them")
+endif()
 set(CORPUS_COMMANDS ${CORPUS_DIR}/commands.txt)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CORPUS_COMMANDS})
 file(STRINGS ${CORPUS_COMMANDS} corpus_lines REGEX "^[a-z0-9_]+[ \t]")
@@ -66,6 +75,9 @@ foreach(line ${corpus_lines})
     set(labels "corpus;corpus-heavy")
   else()
     set(labels "corpus")
+  endif()
+  if(CMAKE_MATCH_2 GREATER_EQUAL 300 AND NOT GMM_CORPUS_HEAVY)
+    set_tests_properties(corpus_${name} PROPERTIES DISABLED TRUE)
   endif()
   set_tests_properties(corpus_${name} PROPERTIES
     TIMEOUT ${limit}
