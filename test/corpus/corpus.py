@@ -25,7 +25,9 @@ reference (`setarch i386 -R`, no address randomisation); where this
 kernel cannot run i386 programs it is left out, with a message, and
 qemu-i386 is the reference.  The environment variable GMM_CORPUS_RUNNERS
 (a comma list of runner, qemu, native) restricts the runs, e.g. to check
-the corpus itself without the runner.  A command written "[no-qemu] PROGRAM
+the corpus itself without the runner, and GMM_CORPUS_TIMEOUT_SCALE (a
+number) multiplies every TIMEOUT, for slow builds run outside ctest (the
+sanitizer campaign in the README).  A command written "[no-qemu] PROGRAM
 ARGS..." is one that qemu-i386 gets wrong: the runner is compared with the
 native run only.
 
@@ -231,6 +233,7 @@ def main():
     if a.name not in cmds:
         sys.exit(f"no command {a.name!r} in {a.commands}")
     timeout, want_status, words = cmds[a.name]
+    timeout *= float(os.environ.get("GMM_CORPUS_TIMEOUT_SCALE", "1"))
     corpus = os.path.dirname(os.path.abspath(a.commands))
     data = os.path.join(os.path.abspath(a.work), "data")
     # "[no-qemu]" before the program: a command qemu-i386 is known to get
