@@ -16,7 +16,8 @@ what test/corpus/fetch-sysroot.sh unpacked.  The guest programs are taken
 from --guest (default: the guest/ directory beside RUNNER, or
 build/examples/unicorn-i386/guest for "native").
 
-Each workload runs N times (default 3) in each mode under
+Each workload runs N times (default 3) in each mode, the modes taking
+turns run by run, under
 /usr/bin/time -f '%e %M' (wall seconds, max RSS in KiB; without
 /usr/bin/time, the same numbers from wait4), and the table shows the
 medians.  --lines and --loop scale the text workloads and the long shell
@@ -179,22 +180,24 @@ def main():
         if not os.path.exists(argv[0]):
             print(f"{name}: {argv[0]} missing (build the guest programs): left out", file=sys.stderr)
             continue
-        res = {}
-        for mode, prefix, extra in modes:
-            if prefix is None or (mode == "flat" and not can_flat):
-                res[mode] = None
-                continue
-            env = dict(base_env, **extra)
-            runs = []
-            for i in range(a.runs):
+        # The modes take turns, run by run, so that the machine's slow
+        # spells fall on all of them alike.
+        active = [(mode, prefix, extra) for mode, prefix, extra in modes
+                  if prefix is not None and (mode != "flat" or can_flat)]
+        runs = {mode: [] for mode, _, _ in active}
+        for i in range(a.runs):
+            for mode, prefix, extra in active:
+                env = dict(base_env, **extra)
                 run_dir = os.path.join(work, "run", mode)
                 args = [w.replace("@RUN@", run_dir) for w in argv]
-                runs.append(measure(prefix, args, env, run_dir, a.timeout))
+                runs[mode].append(measure(prefix, args, env, run_dir, a.timeout))
+        res = {mode: None for mode, _, _ in modes}
+        for mode, _, _ in active:
             res[mode] = {
-                "s": statistics.median(r[0] for r in runs),
-                "rss": statistics.median(r[1] for r in runs),
-                "status": {r[2] for r in runs},
-                "digest": {r[3] for r in runs},
+                "s": statistics.median(r[0] for r in runs[mode]),
+                "rss": statistics.median(r[1] for r in runs[mode]),
+                "status": {r[2] for r in runs[mode]},
+                "digest": {r[3] for r in runs[mode]},
             }
             print(f"  {name} / {mode}: {fmt_s(res[mode]['s'])} s, {res[mode]['rss']} KiB, "
                   f"status {sorted(res[mode]['status'])}", file=sys.stderr)
