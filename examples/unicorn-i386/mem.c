@@ -5,15 +5,17 @@
  * Unicorn 2.0.1 cannot use the library as its page table (its x86 paging
  * ignores the PTE frame), each Unicorn region costs O(regions) to map, and
  * it aborts at about 4,096 regions.  So an engine mirrors guest REGIONS,
- * not pages: one Unicorn region (uc_mem_map_ptr at window base + start) per
- * run of neighbouring guest regions with the same x86 rights, holes left
- * unmapped.  Then:
+ * not pages.  Until the guest handles SIGSEGV or SIGBUS, one Unicorn region
+ * with every right covers the window (uc_mem_map_ptr at its base) and the
+ * block hook checks execution (mem_fetch_ok; desired_runs says why).  Once
+ * it does, one Unicorn region per run of neighbouring guest regions with
+ * the same x86 rights, holes left unmapped.  Then:
  *
- *   - Unicorn checks the guest's rights itself: an access to a hole or
- *     without the right raises its UNMAPPED or PROT hook, where the library
- *     decides (stack growth is resolved and retried; anything else is the
- *     guest's SIGSEGV with the si_code the library gives).  Those faults
- *     are EIP-exact once the engine has the precise hooks (mem_sync adds
+ *   - In exact runs Unicorn checks the guest's rights itself: an access
+ *     to a hole or without the right raises its UNMAPPED or PROT hook,
+ *     where the library decides (stack growth is resolved and retried;
+ *     anything else is the guest's SIGSEGV with the si_code the library
+ *     gives).  Those faults are EIP-exact once the engine has the precise hooks (mem_sync adds
  *     them when the guest handles SIGSEGV or SIGBUS: Unicorn 2.0.1 writes
  *     EIP back before an access only when a memory hook exists).
  *   - Inside a run, pages come and go under Unicorn's feet: the host MMU
@@ -22,10 +24,12 @@
  *     write, file page-in) and the access is retried.  Unicorn's TLB holds
  *     host addresses that never change, so copy on write, fork and
  *     madvise need no Unicorn call at all.
- *   - A guest fault the host MMU finds inside a run (a file page past the
- *     end of the file, a guard page, no memory, or regions another thread
- *     changed since this engine synced) cannot be turned into an EIP-exact
- *     one: Unicorn 2.0.1 has no way to unwind from a host fault.  The
+ *   - A guest fault the host MMU finds inside a run (any read or write
+ *     the guest may not make in the all-rights region; in exact runs a
+ *     file page past the end of the file, a guard page, no memory, or
+ *     regions another thread changed since this engine synced) cannot be
+ *     turned into an EIP-exact one: Unicorn 2.0.1 has no way to unwind
+ *     from a host fault.  The
  *     handler maps a scratch page there so that the access completes,
  *     stops the engine and queues the signal, which arrives at the end of
  *     the translated block; mem_sync restores the reservation.
@@ -417,67 +421,65 @@ static bool push_run(struct ucreg **v, int *nv, int *cap, uint32_t start, uint32
     return true;
 }
 
-/* The Unicorn regions the guest's regions make now, into *out (malloc'd).
+/* The Unicorn regions the guest's regions make now, into *out, and the
+ * guest's executable memory, into *xout (both malloc'd, sorted).
  *
  * Precise (the guest handles SIGSEGV or SIGBUS): one run per stretch of
  * guest regions with equal rights, holes and PROT_NONE left out, so that
  * Unicorn itself faults, at the exact instruction, on every access the
  * guest may not make.
  *
- * Otherwise only execution is checked by Unicorn: executable regions are
- * runs of their own, and everything between them (data of any rights,
- * holes) is one readable and writable run over the window.  The host MMU
- * and the window then refuse what the guest may not do (the window maps
- * nothing where there is no region, and read-only what may not be
- * written), and such a fault arrives at the next block: with no handler it
- * ends the process all the same.  Unicorn then holds a handful of regions
- * (it finds a region by a search per slow-path store, and 2.0.1 sends
- * every store down that path), and an mmap or munmap of data changes none. */
-static int desired_runs(struct thread *t, struct ucreg **out, int *n)
+ * Otherwise one run with every right covers the whole address space, as in
+ * flat mode, and never changes.  The host MMU and the window refuse what
+ * the guest may not read or write (the window maps nothing where there is
+ * no region, and read-only what may not be written), and such a fault
+ * arrives at the next block: with no handler it ends the process all the
+ * same.  Execution is checked at the start of every block against the
+ * executable runs (mem_fetch_ok).  So no guest call maps or unmaps a
+ * Unicorn region: Unicorn 2.0.1's uc_mem_unmap flushes its TLB page by
+ * page over the whole region (a third of a second for 4 GiB), and its region lookup,
+ * done for every slow-path store (all of them in 2.0.1), is cheapest with
+ * one region. */
+static int desired_runs(struct thread *t, struct ucreg **out, int *n, struct ucreg **xout,
+                        int *nx)
 {
     struct mm *mm = t->proc->mm;
-    struct ucreg *v = NULL;
-    int nv = 0, cap = 0;
+    struct ucreg *v = NULL, *x = NULL;
+    int nv = 0, cap = 0, nxv = 0, capx = 0;
     bool ok = true;
-    if (K.flat) {
+    bool precise = atomic_load(&mm->precise); /* once: another thread may set it */
+    if (K.flat || !precise)
         ok = push_run(&v, &nv, &cap, 0, TASK_TOP, UC_PROT_ALL);
-    } else {
-        bool precise = atomic_load(&mm->precise);
-        const uint32_t data = UC_PROT_READ | UC_PROT_WRITE;
-        uint32_t covered = 0; /* imprecise: data spans end here */
+    if (!K.flat) {
         gmm_region_info ri;
         gmm_addr a = 0;
         while (ok && a < TASK_TOP && gmm_space_region_next(mm->space, a, &ri)) {
             a = ri.end;
             uint32_t perms = uc_perms(ri.access);
-            if (precise) {
-                if (perms) /* PROT_NONE: a hole, Unicorn faults there */
-                    ok = push_run(&v, &nv, &cap, (uint32_t)ri.start, (uint32_t)ri.end, perms);
-                continue;
-            }
-            if (!(perms & UC_PROT_EXEC))
-                continue;
-            ok = push_run(&v, &nv, &cap, covered, (uint32_t)ri.start, data) &&
-                 push_run(&v, &nv, &cap, (uint32_t)ri.start, (uint32_t)ri.end, perms);
-            covered = (uint32_t)ri.end;
+            if (precise && perms) /* PROT_NONE: a hole, Unicorn faults there */
+                ok = push_run(&v, &nv, &cap, (uint32_t)ri.start, (uint32_t)ri.end, perms);
+            if (ok && (perms & UC_PROT_EXEC))
+                ok = push_run(&x, &nxv, &capx, (uint32_t)ri.start, (uint32_t)ri.end,
+                              UC_PROT_EXEC);
         }
-        if (ok && !precise)
-            ok = push_run(&v, &nv, &cap, covered, TASK_TOP, data);
     }
     if (!ok) {
         free(v);
+        free(x);
         return -1;
     }
     *out = v;
     *n = nv;
+    *xout = x;
+    *nx = nxv;
     return 0;
 }
 
 static void drop_code(struct thread *t, uint32_t lo, uint32_t hi)
 {
-    for (int i = 0; i < t->nregs; i++) {
-        struct ucreg *r = &t->regs[i];
-        if (!(r->perms & UC_PROT_EXEC) || r->end <= lo || hi <= r->start)
+    for (int i = 0; i < t->nxregs; i++) {
+        struct ucreg *r = &t->xregs[i];
+        if (r->end <= lo || hi <= r->start)
             continue;
         uint32_t a = lo > r->start ? lo : r->start, b = hi < r->end ? hi : r->end;
         uc_ctl_remove_cache(t->uc, a, b);
@@ -536,10 +538,23 @@ static void sync_now(struct thread *t)
     struct mm_mem *mem = mm->mem;
     uint64_t gen = atomic_load(&mm->gen);
     if (t->synced_gen != gen) {
-        struct ucreg *want;
-        int nwant;
-        if (desired_runs(t, &want, &nwant))
+        struct ucreg *want, *xwant;
+        int nwant, nxwant;
+        if (desired_runs(t, &want, &nwant, &xwant, &nxwant))
             fatal("mem_sync", UC_ERR_NOMEM);
+        /* Executable memory that is gone or changed takes its translated
+         * code along (a run unmapped below drops its own too): the one
+         * all-rights run stays mapped and would keep it. */
+        for (int i = 0, j = 0; i < t->nxregs; i++) {
+            while (j < nxwant && xwant[j].start < t->xregs[i].start)
+                j++;
+            if (!(j < nxwant && same(&xwant[j], &t->xregs[i])))
+                uc_ctl_remove_cache(t->uc, t->xregs[i].start, t->xregs[i].end);
+        }
+        free(t->xregs);
+        t->xregs = xwant;
+        t->nxregs = t->capxregs = nxwant;
+        t->xhit = 0;
         if (nwant > MAX_UCREGS) {
             /* Past Unicorn 2.0.1's section cap: the highest runs stay
              * unmapped and accesses there fault (SIGSEGV). */
@@ -577,10 +592,9 @@ static void sync_now(struct thread *t)
         /* The executable runs, for the library's callbacks. */
         pthread_mutex_lock(&mem->lock);
         mem->nexec = 0;
-        for (int i = 0; i < t->nregs; i++)
-            if ((t->regs[i].perms & UC_PROT_EXEC) &&
-                grow((void **)&mem->exec, &mem->capexec, mem->nexec + 1, sizeof(*mem->exec)))
-                mem->exec[mem->nexec++] = (struct range){t->regs[i].start, t->regs[i].end};
+        for (int i = 0; i < t->nxregs; i++)
+            if (grow((void **)&mem->exec, &mem->capexec, mem->nexec + 1, sizeof(*mem->exec)))
+                mem->exec[mem->nexec++] = (struct range){t->xregs[i].start, t->xregs[i].end};
         pthread_mutex_unlock(&mem->lock);
         t->synced_gen = gen;
     }
@@ -643,6 +657,16 @@ static bool mapped_now(struct thread *t, uint64_t addr, uint32_t perms)
     return false;
 }
 
+/* The guest's signal for the access at addr the library refused: what
+ * its fault callback reported (tl_fault), else SEGV_MAPERR there. */
+static void library_fault(struct thread *t, uint64_t addr)
+{
+    if (tl_faulted)
+        signal_fault(t, tl_fault.signo, tl_fault.code, (uint32_t)tl_fault.addr);
+    else
+        signal_fault(t, GMM_SIGSEGV, GMM_SEGV_MAPERR, (uint32_t)addr);
+}
+
 /* Unicorn found a hole or a missing right at addr: regions this engine
  * has not seen yet, stack growth, or the guest's fault. */
 static bool hook_fault(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
@@ -675,10 +699,57 @@ static bool hook_fault(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
         signal_fault(t, GMM_SIGSEGV, GMM_SEGV_MAPERR, (uint32_t)addr);
         return false;
     }
-    if (tl_faulted)
-        signal_fault(t, tl_fault.signo, tl_fault.code, (uint32_t)tl_fault.addr);
-    else
-        signal_fault(t, GMM_SIGSEGV, GMM_SEGV_MAPERR, (uint32_t)addr);
+    library_fault(t, addr);
+    return false;
+}
+
+static bool in_exec(struct thread *t, uint64_t addr)
+{
+    const struct ucreg *x = t->xregs;
+    int lo = 0, hi = t->nxregs;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (addr < x[mid].start)
+            hi = mid;
+        else if (addr >= x[mid].end)
+            lo = mid + 1;
+        else {
+            t->xhit = mid;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool mem_fetch_ok(struct thread *t, uint64_t addr)
+{
+    /* Precise engines' runs carry the rights: Unicorn checks fetches. */
+    if (K.flat || t->precise)
+        return true;
+    if (t->xhit < t->nxregs && t->xregs[t->xhit].start <= addr && addr < t->xregs[t->xhit].end)
+        return true;
+    if (in_exec(t, addr))
+        return true;
+    struct mm *mm = t->proc->mm;
+    if (t->synced_gen != atomic_load(&mm->gen)) {
+        /* (If this made the engine precise, the block in hand was still
+         * translated without Unicorn's fetch check: the runs decide.) */
+        sync_now(t);
+        if (in_exec(t, addr))
+            return true;
+    }
+    /* Linux's fault for this fetch: SEGV_MAPERR in a hole, SEGV_ACCERR in
+     * a region without PROT_EXEC (the library says which). */
+    tl_faulted = false;
+    int allowed = 0;
+    if (addr < TASK_TOP && gmm_translate_perms(mm->space, addr, GMM_ACCESS_EXEC, &allowed)) {
+        /* A region this engine had not seen (stack growth made one). */
+        mem_changed(mm);
+        sync_now(t);
+        if (in_exec(t, addr))
+            return true;
+    }
+    library_fault(t, addr);
     return false;
 }
 
@@ -695,6 +766,7 @@ int mem_attach(struct thread *t)
         uc_mem_protect(t->uc, GDT_ADDR, PAGE, UC_PROT_READ) != UC_ERR_OK)
         return -1;
     t->nregs = 0;
+    t->nxregs = t->xhit = 0;
     t->synced_gen = 0;
     t->precise = false;
     pthread_mutex_lock(&mem->lock);
@@ -725,6 +797,9 @@ void mem_detach(struct thread *t)
     free(t->regs);
     t->regs = NULL;
     t->nregs = t->capregs = 0;
+    free(t->xregs);
+    t->xregs = NULL;
+    t->nxregs = t->capxregs = t->xhit = 0;
 }
 
 /* ---- user copies ---- */

@@ -175,6 +175,12 @@ struct thread {
     struct ucreg *regs;
     int nregs, capregs;
     uint64_t synced_gen;
+    /* The guest's executable memory at that generation: merged runs of
+     * executable regions, sorted (their perms unused).  Until the engine
+     * is precise, Unicorn's one region has every right and hook_block
+     * checks each block's address against these (xhit: the last found). */
+    struct ucreg *xregs;
+    int nxregs, capxregs, xhit;
     uint64_t code_seq;   /* stale-code ranges of the mm dropped so far */
     bool precise;        /* engine has the EIP-exact hooks */
     uint64_t faults;     /* window faults resolved (statistics) */
@@ -245,6 +251,11 @@ int mem_attach(struct thread *t);
 void mem_detach(struct thread *t);
 /* Rebuild t's Unicorn regions if t->proc->mm changed since. */
 void mem_sync(struct thread *t);
+/* Called at the start of every block the engine runs (cpu.c's block hook):
+ * true when the guest may execute at addr; else the guest's SIGSEGV is
+ * queued (as Linux gives it for an instruction fetch there) and the engine
+ * must stop before the block runs. */
+bool mem_fetch_ok(struct thread *t, uint64_t addr);
 /* Turn on EIP-exact faults for the engines of t's mm (the guest handles
  * SIGSEGV/SIGBUS): each engine adds its hooks at its next mem_sync. */
 void mem_enable_precise(struct thread *t);
