@@ -66,9 +66,8 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
 /* Called by Unicorn before the exit check at the start of every block. */
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
-    (void)size;
     struct kthread *k = user;
-    if (atomic_load_explicit(&k->kick, memory_order_relaxed) || !mem_fetch_ok(&k->t, addr))
+    if (atomic_load_explicit(&k->kick, memory_order_relaxed) || !mem_fetch_ok(&k->t, addr, size))
         uc_emu_stop(uc);
 }
 

@@ -441,13 +441,16 @@ static bool push_run(struct ucreg **v, int *nv, int *cap, uint32_t start, uint32
  * done for every slow-path store (all of them in 2.0.1), is cheapest with
  * one region. */
 static int desired_runs(struct thread *t, struct ucreg **out, int *n, struct ucreg **xout,
-                        int *nx)
+                        int *nx, bool *precise_out)
 {
     struct mm *mm = t->proc->mm;
     struct ucreg *v = NULL, *x = NULL;
     int nv = 0, cap = 0, nxv = 0, capx = 0;
     bool ok = true;
-    bool precise = atomic_load(&mm->precise); /* once: another thread may set it */
+    /* Read once: another thread may set it meanwhile (its bump of gen
+     * brings this engine back here). */
+    bool precise = atomic_load(&mm->precise);
+    *precise_out = precise;
     if (K.flat || !precise)
         ok = push_run(&v, &nv, &cap, 0, TASK_TOP, UC_PROT_ALL);
     if (!K.flat) {
@@ -475,14 +478,28 @@ static int desired_runs(struct thread *t, struct ucreg **out, int *n, struct ucr
     return 0;
 }
 
+/* Drops the code translated from [lo, hi), one Unicorn region at a time:
+ * uc_ctl_remove_cache finds the region of its start address only and would
+ * miss the rest of a range that spans two. */
+static void remove_code(struct thread *t, uint32_t lo, uint32_t hi)
+{
+    for (int i = 0; i < t->nregs; i++) {
+        struct ucreg *r = &t->regs[i];
+        if (r->end <= lo || hi <= r->start || !(r->perms & UC_PROT_EXEC))
+            continue;
+        uint32_t a = lo > r->start ? lo : r->start, b = hi < r->end ? hi : r->end;
+        uc_ctl_remove_cache(t->uc, a, b);
+    }
+}
+
+/* Drops the code translated from the executable memory in [lo, hi). */
 static void drop_code(struct thread *t, uint32_t lo, uint32_t hi)
 {
     for (int i = 0; i < t->nxregs; i++) {
         struct ucreg *r = &t->xregs[i];
         if (r->end <= lo || hi <= r->start)
             continue;
-        uint32_t a = lo > r->start ? lo : r->start, b = hi < r->end ? hi : r->end;
-        uc_ctl_remove_cache(t->uc, a, b);
+        remove_code(t, lo > r->start ? lo : r->start, hi < r->end ? hi : r->end);
     }
 }
 
@@ -540,7 +557,8 @@ static void sync_now(struct thread *t)
     if (t->synced_gen != gen) {
         struct ucreg *want, *xwant;
         int nwant, nxwant;
-        if (desired_runs(t, &want, &nwant, &xwant, &nxwant))
+        bool precise;
+        if (desired_runs(t, &want, &nwant, &xwant, &nxwant, &precise))
             fatal("mem_sync", UC_ERR_NOMEM);
         /* Executable memory that is gone or changed takes its translated
          * code along (a run unmapped below drops its own too): the one
@@ -549,7 +567,7 @@ static void sync_now(struct thread *t)
             while (j < nxwant && xwant[j].start < t->xregs[i].start)
                 j++;
             if (!(j < nxwant && same(&xwant[j], &t->xregs[i])))
-                uc_ctl_remove_cache(t->uc, t->xregs[i].start, t->xregs[i].end);
+                remove_code(t, t->xregs[i].start, t->xregs[i].end);
         }
         free(t->xregs);
         t->xregs = xwant;
@@ -597,6 +615,9 @@ static void sync_now(struct thread *t)
                 mem->exec[mem->nexec++] = (struct range){t->xregs[i].start, t->xregs[i].end};
         pthread_mutex_unlock(&mem->lock);
         t->synced_gen = gen;
+        /* The hooks follow the runs just made, not a newer flag. */
+        if (precise && !t->precise)
+            go_precise(t);
     }
     pthread_mutex_lock(&mem->lock);
     if (mem->code_seq != t->code_seq) {
@@ -609,8 +630,6 @@ static void sync_now(struct thread *t)
         t->code_seq = mem->code_seq;
     }
     pthread_mutex_unlock(&mem->lock);
-    if (atomic_load(&mm->precise) && !t->precise)
-        go_precise(t);
 }
 
 void mem_sync(struct thread *t)
@@ -703,9 +722,12 @@ static bool hook_fault(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     return false;
 }
 
-static bool in_exec(struct thread *t, uint64_t addr)
+/* The executable run holding addr, or -1. */
+static int exec_run(struct thread *t, uint64_t addr)
 {
     const struct ucreg *x = t->xregs;
+    if (t->xhit < t->nxregs && x[t->xhit].start <= addr && addr < x[t->xhit].end)
+        return t->xhit;
     int lo = 0, hi = t->nxregs;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
@@ -713,43 +735,50 @@ static bool in_exec(struct thread *t, uint64_t addr)
             hi = mid;
         else if (addr >= x[mid].end)
             lo = mid + 1;
-        else {
-            t->xhit = mid;
-            return true;
-        }
+        else
+            return t->xhit = mid;
     }
-    return false;
+    return -1;
 }
 
-bool mem_fetch_ok(struct thread *t, uint64_t addr)
+bool mem_fetch_ok(struct thread *t, uint64_t addr, uint32_t size)
 {
     /* Precise engines' runs carry the rights: Unicorn checks fetches. */
     if (K.flat || t->precise)
         return true;
-    if (t->xhit < t->nxregs && t->xregs[t->xhit].start <= addr && addr < t->xregs[t->xhit].end)
+    int i = exec_run(t, addr);
+    uint64_t end = addr + (size ? size : 1);
+    if (i >= 0 && end <= t->xregs[i].end) {
+        t->fetch_retry = 0;
         return true;
-    if (in_exec(t, addr))
-        return true;
-    struct mm *mm = t->proc->mm;
-    if (t->synced_gen != atomic_load(&mm->gen)) {
-        /* (If this made the engine precise, the block in hand was still
-         * translated without Unicorn's fetch check: the runs decide.) */
-        sync_now(t);
-        if (in_exec(t, addr))
-            return true;
     }
-    /* Linux's fault for this fetch: SEGV_MAPERR in a hole, SEGV_ACCERR in
-     * a region without PROT_EXEC (the library says which). */
+    /* The first byte the guest may not execute: the block's start, or
+     * where it runs out of executable memory (a block may cross a page
+     * boundary; the guest would fault there, and with no handler the
+     * process ends all the same, so the block's first part is not run). */
+    uint64_t at = i >= 0 ? t->xregs[i].end : addr;
+    struct mm *mm = t->proc->mm;
+    if (t->synced_gen != atomic_load(&mm->gen) && t->fetch_retry != at + 1) {
+        /* Stale runs: stop; cpu_run syncs and runs the block again (the
+         * sync may unmap and map: not from inside a hook). */
+        t->fetch_retry = at + 1;
+        return false;
+    }
     tl_faulted = false;
     int allowed = 0;
-    if (addr < TASK_TOP && gmm_translate_perms(mm->space, addr, GMM_ACCESS_EXEC, &allowed)) {
+    bool may = at < TASK_TOP && gmm_translate_perms(mm->space, at, GMM_ACCESS_EXEC, &allowed);
+    if (may && t->fetch_retry != at + 1) {
         /* A region this engine had not seen (stack growth made one). */
+        t->fetch_retry = at + 1;
         mem_changed(mm);
-        sync_now(t);
-        if (in_exec(t, addr))
-            return true;
+        return false;
     }
-    library_fault(t, addr);
+    /* Linux's fault for this fetch: SEGV_MAPERR in a hole, SEGV_ACCERR in
+     * a region without PROT_EXEC (the library's fault callback says
+     * which); SEGV_MAPERR when the library allows what the runs still do
+     * not after a sync (no loop). */
+    t->fetch_retry = 0;
+    library_fault(t, at);
     return false;
 }
 

@@ -181,6 +181,7 @@ struct thread {
      * checks each block's address against these (xhit: the last found). */
     struct ucreg *xregs;
     int nxregs, capxregs, xhit;
+    uint64_t fetch_retry; /* mem_fetch_ok: 1 + the fetch stopped for a sync, or 0 */
     uint64_t code_seq;   /* stale-code ranges of the mm dropped so far */
     bool precise;        /* engine has the EIP-exact hooks */
     uint64_t faults;     /* window faults resolved (statistics) */
@@ -252,10 +253,11 @@ void mem_detach(struct thread *t);
 /* Rebuild t's Unicorn regions if t->proc->mm changed since. */
 void mem_sync(struct thread *t);
 /* Called at the start of every block the engine runs (cpu.c's block hook):
- * true when the guest may execute at addr; else the guest's SIGSEGV is
- * queued (as Linux gives it for an instruction fetch there) and the engine
- * must stop before the block runs. */
-bool mem_fetch_ok(struct thread *t, uint64_t addr);
+ * true when the guest may execute the block [addr, addr + size); else the
+ * engine must stop before the block runs, and either the guest's SIGSEGV
+ * is queued (as Linux gives it for an instruction fetch there) or the
+ * engine's regions are stale and cpu_run syncs them and runs it again. */
+bool mem_fetch_ok(struct thread *t, uint64_t addr, uint32_t size);
 /* Turn on EIP-exact faults for the engines of t's mm (the guest handles
  * SIGSEGV/SIGBUS): each engine adds its hooks at its next mem_sync. */
 void mem_enable_precise(struct thread *t);

@@ -12,6 +12,15 @@
  *   nx die-data    no handler: a call into a read-write page kills the
  *                  process with SIGSEGV (status 139).
  *   nx die-hole    the same for a call into a hole.
+ *   nx die-cross   the same for code that runs from the end of an
+ *                  executable page into a read-write one (one translated
+ *                  block may span both).
+ *
+ * Every mode also rewrites code behind the CPU's back in an rwx page that
+ * follows an r-x one, with one readv(2) of 65 pieces (more changed ranges
+ * than an emulator may keep apart), before calling it again; "catch" does
+ * it again with the handler, and runs the crossing there (SEGV_ACCERR at
+ * the read-write page).
  *
  * The "die" modes run before any handler exists, so an emulator that only
  * checks execution once the guest handles SIGSEGV is caught out; "code"
@@ -25,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -68,6 +78,37 @@ static void *map(int prot)
     return p;
 }
 
+/* An r-x page, then an rwx one, both called; the rwx one's code is then
+ * replaced by a readv(2) of 65 pieces and called again. */
+static void rewritten_behind(void)
+{
+    unsigned char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        exit(2);
+    put_code(p, 1);
+    put_code(p + PAGE, 2);
+    if (mprotect(p, PAGE, PROT_READ | PROT_EXEC) ||
+        mprotect(p + PAGE, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC))
+        exit(2);
+    int first = call(p), second = call(p + PAGE);
+    unsigned char buf[6 + 64];
+    struct iovec iov[65];
+    put_code(buf, 3);
+    memset(buf + 6, 0xcc, 64);
+    iov[0] = (struct iovec){p + PAGE, 6};
+    for (int i = 0; i < 64; i++)
+        iov[1 + i] = (struct iovec){p + PAGE + 100 + 2 * i, 1};
+    int fds[2];
+    if (pipe(fds) || write(fds[1], buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+        readv(fds[0], iov, 65) != (ssize_t)sizeof(buf))
+        exit(2);
+    close(fds[0]);
+    close(fds[1]);
+    printf("r-x then rwx: %d %d, rwx rewritten by readv of 65 pieces: %d\n", first, second,
+           call(p + PAGE));
+}
+
 static void code(void)
 {
     unsigned char *rwx = map(PROT_READ | PROT_WRITE | PROT_EXEC);
@@ -99,6 +140,7 @@ static void code(void)
     if (mprotect(again, PAGE, PROT_READ | PROT_EXEC))
         exit(2);
     printf("W^X page, mapped again: %d\n", call(again));
+    rewritten_behind();
     fflush(stdout);
 }
 
@@ -114,6 +156,21 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
                                         : "another code",
            si->si_addr == expected_addr ? "= the called address" : "wrong");
     siglongjmp(back, 1);
+}
+
+/* Two pages: the first r-x, ending in 16 nops, the second read-write,
+ * beginning with "return 9".  Returns the address of the nops. */
+static unsigned char *crossing(void)
+{
+    unsigned char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        exit(2);
+    memset(p + PAGE - 16, 0x90, 16);
+    put_code(p + PAGE, 9);
+    if (mprotect(p, PAGE, PROT_READ | PROT_EXEC))
+        exit(2);
+    return p + PAGE - 16;
 }
 
 static void *hole(void)
@@ -144,6 +201,11 @@ int main(int argc, char **argv)
         expected_addr = hole();
         if (!sigsetjmp(back, 1))
             printf("call into a hole returned %d\n", call(expected_addr));
+        unsigned char *nops = crossing();
+        expected_addr = nops + 16;
+        if (!sigsetjmp(back, 1))
+            printf("running into a read-write page returned %d\n", call(nops));
+        rewritten_behind();
         /* The page made executable runs. */
         if (mprotect(data, PAGE, PROT_READ | PROT_EXEC))
             return 2;
@@ -163,6 +225,13 @@ int main(int argc, char **argv)
         printf("returned %d\n", call(h));
         return 1;
     }
-    fprintf(stderr, "usage: nx [code|catch|die-data|die-hole]\n");
+    if (!strcmp(mode, "die-cross")) {
+        unsigned char *nops = crossing();
+        printf("running from an executable page into a read-write one\n");
+        fflush(stdout);
+        printf("returned %d\n", call(nops));
+        return 1;
+    }
+    fprintf(stderr, "usage: nx [code|catch|die-data|die-hole|die-cross]\n");
     return 2;
 }
