@@ -15,9 +15,10 @@
  *     to a hole or without the right raises its UNMAPPED or PROT hook,
  *     where the library decides (stack growth is resolved and retried;
  *     anything else is the guest's SIGSEGV with the si_code the library
- *     gives).  Those faults are EIP-exact once the engine has the precise hooks (mem_sync adds
- *     them when the guest handles SIGSEGV or SIGBUS: Unicorn 2.0.1 writes
- *     EIP back before an access only when a memory hook exists).
+ *     gives).  Those faults are EIP-exact once the engine has the
+ *     precise hooks (mem_sync adds them when the guest handles SIGSEGV or
+ *     SIGBUS: Unicorn 2.0.1 writes EIP back before an access only when a
+ *     memory hook exists).
  *   - Inside a run, pages come and go under Unicorn's feet: the host MMU
  *     and the window do the paging.  A host fault at a window address goes
  *     to gmm_window_fault from our SIGSEGV handler (demand zero, copy on
@@ -29,10 +30,10 @@
  *     file page past the end of the file, a guard page, no memory, or
  *     regions another thread changed since this engine synced) cannot be
  *     turned into an EIP-exact one: Unicorn 2.0.1 has no way to unwind
- *     from a host fault.  The
- *     handler maps a scratch page there so that the access completes,
- *     stops the engine and queues the signal, which arrives at the end of
- *     the translated block; mem_sync restores the reservation.
+ *     from a host fault.  The handler maps a scratch page there so that
+ *     the access completes, stops the engine and queues the signal, which
+ *     arrives at the end of the translated block; mem_sync restores the
+ *     reservation.
  *   - Region changes (mmap, munmap, mprotect, mremap, brk, madvise, exec,
  *     stack growth) bump mm->gen; each engine rebuilds its Unicorn regions
  *     before it runs again (mem_sync: only the runs that changed), and the
@@ -437,9 +438,9 @@ static bool push_run(struct ucreg **v, int *nv, int *cap, uint32_t start, uint32
  * same.  Execution is checked at the start of every block against the
  * executable runs (mem_fetch_ok).  So no guest call maps or unmaps a
  * Unicorn region: Unicorn 2.0.1's uc_mem_unmap flushes its TLB page by
- * page over the whole region (a third of a second for 4 GiB), and its region lookup,
- * done for every slow-path store (all of them in 2.0.1), is cheapest with
- * one region. */
+ * page over the whole region (a third of a second for 4 GiB), and its
+ * region lookup, done for every slow-path store (all of them in 2.0.1), is
+ * cheapest with one region. */
 static int desired_runs(struct thread *t, struct ucreg **out, int *n, struct ucreg **xout,
                         int *nx, bool *precise_out)
 {
@@ -749,7 +750,8 @@ bool mem_fetch_ok(struct thread *t, uint64_t addr, uint32_t size)
     int i = exec_run(t, addr);
     uint64_t end = addr + (size ? size : 1);
     if (i >= 0 && end <= t->xregs[i].end) {
-        t->fetch_retry = 0;
+        if (t->fetch_retry) /* (a load, not a store, per block) */
+            t->fetch_retry = 0;
         return true;
     }
     /* The first byte the guest may not execute: the block's start, or
