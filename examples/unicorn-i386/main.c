@@ -80,8 +80,9 @@ int main(int argc, char **argv)
      * the first translated block of an engine makes 2 MiB resident; every
      * guest process and thread has an engine here, where qemu-i386 has one
      * a host process.  Without them an engine's first run costs about
-     * 0.8 MiB instead of 2.9 (README "Performance").  A host without THP
-     * refuses nothing here, so the result is not checked. */
+     * 0.8 MiB instead of 2.9 (README.md here: what a guest process costs).
+     * A host without THP refuses nothing here, so the result is not
+     * checked. */
     (void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 
     /* The kick signal: blocked here, so in every thread made later, and
