@@ -27,6 +27,9 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 2 ] || { echo "usage: $0 [--runner PATH] [--qemu PATH] [--runs N] SYSROOT WORK" >&2; exit 2; }
 S=$(cd "$1" && pwd) || exit 77
+# Each run starts in a directory of its own: relative paths become absolute.
+absolute() { case $1 in /* | '') echo "$1" ;; */*) echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" ;; *) echo "$1" ;; esac; }
+RUNNER=$(absolute "$RUNNER") QEMU=$(absolute "$QEMU")
 mkdir -p "$2"
 work=$(cd "$2" && pwd)
 DATA=$(cd "$(dirname "$0")" && pwd)
