@@ -531,6 +531,15 @@ static bool same(const struct ucreg *a, const struct ucreg *b)
     return a->start == b->start && a->end == b->end && a->perms == b->perms;
 }
 
+/* Whether the sorted v[0, n) holds r as it is; *j walks v forward across
+ * calls made in increasing r->start. */
+static bool listed(const struct ucreg *v, int n, int *j, const struct ucreg *r)
+{
+    while (*j < n && v[*j].start < r->start)
+        (*j)++;
+    return *j < n && same(&v[*j], r);
+}
+
 static void noop_mem_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
                           int64_t value, void *user)
 {
@@ -544,9 +553,7 @@ static void go_precise(struct thread *t)
                     RUN_UNTIL, RUN_UNTIL) != UC_ERR_OK)
         return;
     /* Code translated without the EIP updates goes. */
-    for (int i = 0; i < t->nregs; i++)
-        if (t->regs[i].perms & UC_PROT_EXEC)
-            uc_ctl_remove_cache(t->uc, t->regs[i].start, t->regs[i].end);
+    remove_code(t, 0, TASK_TOP);
     t->precise = true;
 }
 
@@ -564,15 +571,12 @@ static void sync_now(struct thread *t)
         /* Executable memory that is gone or changed takes its translated
          * code along (a run unmapped below drops its own too): the one
          * all-rights run stays mapped and would keep it. */
-        for (int i = 0, j = 0; i < t->nxregs; i++) {
-            while (j < nxwant && xwant[j].start < t->xregs[i].start)
-                j++;
-            if (!(j < nxwant && same(&xwant[j], &t->xregs[i])))
+        for (int i = 0, j = 0; i < t->nxregs; i++)
+            if (!listed(xwant, nxwant, &j, &t->xregs[i]))
                 remove_code(t, t->xregs[i].start, t->xregs[i].end);
-        }
         free(t->xregs);
         t->xregs = xwant;
-        t->nxregs = t->capxregs = nxwant;
+        t->nxregs = nxwant;
         t->xhit = 0;
         if (nwant > MAX_UCREGS) {
             /* Past Unicorn 2.0.1's section cap: the highest runs stay
@@ -586,9 +590,7 @@ static void sync_now(struct thread *t)
          * kept runs are wanted ones, so nothing overlaps. */
         int keep = 0;
         for (int i = 0, j = 0; i < t->nregs; i++) {
-            while (j < nwant && want[j].start < t->regs[i].start)
-                j++;
-            if (j < nwant && same(&want[j], &t->regs[i]))
+            if (listed(want, nwant, &j, &t->regs[i]))
                 t->regs[keep++] = t->regs[i];
             else
                 unmap_run(t, &t->regs[i]);
@@ -596,14 +598,9 @@ static void sync_now(struct thread *t)
         t->nregs = keep;
         if (!grow((void **)&t->regs, &t->capregs, nwant, sizeof(*t->regs)))
             fatal("mem_sync", UC_ERR_NOMEM);
-        int k = 0;
-        for (int j = 0; j < nwant; j++) {
-            while (k < keep && t->regs[k].start < want[j].start)
-                k++;
-            if (k < keep && same(&t->regs[k], &want[j]))
-                continue;
-            map_run(t, &want[j]);
-        }
+        for (int j = 0, k = 0; j < nwant; j++)
+            if (!listed(t->regs, keep, &k, &want[j]))
+                map_run(t, &want[j]);
         if (nwant) /* an empty mm (execve) has no runs and maybe no array yet */
             memcpy(t->regs, want, (size_t)nwant * sizeof(*want));
         t->nregs = nwant;
@@ -830,7 +827,7 @@ void mem_detach(struct thread *t)
     t->nregs = t->capregs = 0;
     free(t->xregs);
     t->xregs = NULL;
-    t->nxregs = t->capxregs = t->xhit = 0;
+    t->nxregs = t->xhit = 0;
 }
 
 /* ---- user copies ---- */

@@ -180,7 +180,7 @@ struct thread {
      * is precise, Unicorn's one region has every right and hook_block
      * checks each block's address against these (xhit: the last found). */
     struct ucreg *xregs;
-    int nxregs, capxregs, xhit;
+    int nxregs, xhit;
     uint64_t fetch_retry; /* mem_fetch_ok: 1 + the fetch stopped for a sync, or 0 */
     uint64_t code_seq;   /* stale-code ranges of the mm dropped so far */
     bool precise;        /* engine has the EIP-exact hooks */
