@@ -16,25 +16,25 @@ what test/corpus/fetch-sysroot.sh unpacked.  The guest programs are taken
 from --guest (default: the guest/ directory beside RUNNER, or
 build/examples/unicorn-i386/guest for "native").
 
-Each workload runs N times (default 3) in each mode, the modes taking
-turns run by run, under
-/usr/bin/time -f '%e %M' (wall seconds, max RSS in KiB; without
-/usr/bin/time, the same numbers from wait4), and the table shows the
-medians.  --lines and --loop scale the text workloads and the long shell
-loop down (defaults 200,000 and 100,000, the corpus's sizes) for a quick
-look at the ratios; the table says which sizes it ran.  The output of every run must equal qemu-i386's, or the row is
-marked: a fast wrong answer is not a result.
+Each workload runs N times (default 3) in each mode, the modes taking turns
+run by run, under /usr/bin/time -f '%e %M' (wall seconds, max RSS in KiB;
+without /usr/bin/time, the same numbers from wait4), and the table shows
+the medians.  --lines and --loop scale the text workloads and the long
+shell loop down (defaults 200,000 and 100,000, the corpus's sizes) for a
+quick look at the ratios; the table says which sizes it ran.  The output of
+every run must equal qemu-i386's, or the row is marked: a fast wrong answer
+is not a result.
 
 How to read the RSS columns: the runner is one host process for all the
 guest processes of a workload, so its max RSS covers all of them at once;
-qemu-i386 runs each guest process in a host process of its own, and
-wait4 reports the largest one.  The flat mode keys futexes privately, so
-a futex between two processes never wakes there: futex_handoff is not run
-flat (its flat column says so) and is left out of the flat goal.  And qemu-i386 follows an execve of an i386
-program by running it natively (this kernel runs i386 programs; there is no
-binfmt_misc entry): the workloads marked "exec" spend part of their qemu
-time in native code, which flatters qemu-i386.
-"""
+qemu-i386 runs each guest process in a host process of its own, and wait4
+reports the largest one.  The flat mode keys futexes privately, so a futex
+between two processes never wakes there: futex_handoff is not run flat (its
+flat column says so) and is left out of the flat goal.  And qemu-i386
+follows an execve of an i386 program by running it natively (this kernel
+runs i386 programs; there is no binfmt_misc entry): the workloads marked
+"exec" spend part of their qemu time in native code, which flatters
+qemu-i386."""
 
 import argparse
 import hashlib
@@ -185,7 +185,7 @@ def main():
         active = [(mode, prefix, extra) for mode, prefix, extra in modes
                   if prefix is not None and (mode != "flat" or can_flat)]
         runs = {mode: [] for mode, _, _ in active}
-        for i in range(a.runs):
+        for _ in range(a.runs):
             for mode, prefix, extra in active:
                 env = dict(base_env, **extra)
                 run_dir = os.path.join(work, "run", mode)
@@ -215,9 +215,8 @@ def main():
             marks.append("exec")
         if not can_flat and flat_prefix is not None:
             marks.append("not run flat: futexes between processes")
-        # The flat mode is a bound, not a runner: where it cannot run a
-        # workload (it keys futexes privately, so a futex between processes
-        # never wakes), its column is marked and left out of the goals.
+        # The flat mode is a bound, not a runner: where its output is wrong
+        # or it timed out, its column is marked and left out of the goals.
         if f and (f["digest"] != q["digest"] or f["status"] != q["status"]):
             marks.append("flat: " + ("timeout" if "timeout" in f["status"] else "wrong output"))
             f = None
