@@ -7,7 +7,7 @@ goals of issue 12, each PASS or FAIL.
 
     test/corpus/perf.py RUNNER SYSROOT [--qemu PATH] [--guest DIR]
                         [--runs N] [--work DIR] [--only SUBSTRING]
-                        [--lines N] [--loop N] [--instructions]
+                        [--lines N] [--loop N] [--instructions] [--pss]
 
 RUNNER is build/examples/unicorn-i386/guestmm-run-i386, or the word
 "native" to put this kernel's own run of the i386 programs (setarch i386
@@ -35,6 +35,14 @@ that faulted, so valgrind runs with
 --vex-iropt-register-updates=allregs-at-mem-access (without it valgrind
 restores stale registers there and the run dies of SIGSEGV).  70 to 120
 times slower than a plain run: use small sizes (--lines 2000 --loop 1000).
+
+--pss adds the peak, over each run, of the proportional set size (PSS,
+/proc/PID/smaps_rollup) summed over all the processes of the run, read
+every 50 ms: memory shared between processes, or mapped twice in one (the
+runner's windows map the library's frames), counts once in that sum, so
+the runner (one host process) and qemu-i386 (a host process per guest
+process) are compared on the memory they hold.  The reading takes CPU
+time beside the runs: take times from a run without it.
 
 How to read the RSS columns: the runner is one host process for all the
 guest processes of a workload, so its max RSS covers all of them at once;
@@ -84,11 +92,55 @@ CALLGRIND = ["--tool=callgrind", "--callgrind-out-file=/dev/null",
              "--vex-iropt-register-updates=allregs-at-mem-access"]
 
 
-def measure(prefix, argv, env, run_dir, timeout):
-    """One run: (wall seconds, max RSS KiB, exit status, stdout digest); the
-    status is "timeout" when the run is stopped after timeout seconds.  A
-    callgrind run (prefix: valgrind, then CALLGRIND) gives the instructions it
-    counted in place of the wall seconds."""
+def tree_pss(root):
+    """The PSS in KiB summed over root's descendants (root, /usr/bin/time,
+    left out); processes that end meanwhile count as nothing."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    total, todo = 0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def wait_sampling(p, timeout, sample):
+    """p.wait(timeout); with sample, reads tree_pss(p.pid) every 50 ms
+    meanwhile and returns its peak (None without sample, or for a run that
+    ended before the first reading)."""
+    if not sample:
+        p.wait(timeout=timeout)
+        return None
+    deadline, peak = time.monotonic() + timeout, None
+    while True:
+        try:
+            p.wait(timeout=0.05)
+            return peak
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+            peak = max(peak or 0, tree_pss(p.pid))
+
+
+def measure(prefix, argv, env, run_dir, timeout, sample=False):
+    """One run: (wall seconds, max RSS KiB, exit status, stdout digest, peak
+    PSS KiB of all its processes or None); the status is "timeout" when the
+    run is stopped after timeout seconds.  A callgrind run (prefix:
+    valgrind, then CALLGRIND) gives the instructions it counted in place of
+    the wall seconds; sample reads the PSS (wait_sampling), which needs
+    /usr/bin/time."""
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     out_path = os.path.join(run_dir, ".stdout")
@@ -105,11 +157,11 @@ def measure(prefix, argv, env, run_dir, timeout):
                                  cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
                                  stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
             try:
-                p.wait(timeout=timeout)
+                pss = wait_sampling(p, timeout, sample)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, 9)
                 p.wait()
-                return timeout, 0, "timeout", ""
+                return timeout, 0, "timeout", "", None
             r = p
             with open(tfile) as f:
                 # time prints "Command exited with non-zero status N" first
@@ -117,6 +169,7 @@ def measure(prefix, argv, env, run_dir, timeout):
                 wall, rss = f.read().split("\n")[-2].split()
             wall, rss, status = float(wall), int(rss), r.returncode
         else:
+            pss = None
             start = time.monotonic()
             p = subprocess.Popen(prefix + argv, cwd=run_dir, env=env,
                                  stdin=subprocess.DEVNULL, stdout=out,
@@ -134,7 +187,7 @@ def measure(prefix, argv, env, run_dir, timeout):
         if len(counted) != 1:
             sys.exit(f"no instruction count in {log}")
         wall = counted[0]
-    return wall, rss, status, digest
+    return wall, rss, status, digest, pss
 
 
 def judge(name, execs, res, flat_left_out):
@@ -184,6 +237,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=1800, help="seconds before a run is stopped")
     ap.add_argument("--instructions", action="store_true",
                     help="count instructions under callgrind (runner and flat, one run each)")
+    ap.add_argument("--pss", action="store_true",
+                    help="add the peak PSS summed over all processes of a run")
     a = ap.parse_args()
     if a.instructions:
         if a.runner == "native":
@@ -191,6 +246,8 @@ def main():
         if not shutil.which("valgrind"):
             sys.exit("valgrind not found (install valgrind)")
         a.runs = 1
+        if a.pss:
+            sys.exit("--pss reads memory beside timed runs: not with --instructions")
 
     native = a.runner == "native"
     sysroot = os.path.abspath(a.sysroot)
@@ -253,7 +310,7 @@ def main():
                 args = [w.replace("@RUN@", run_dir) for w in argv]
                 # callgrind runs up to 120 times slower than a plain run
                 timeout = a.timeout * (100 if prefix[1:2] == CALLGRIND[:1] else 1)
-                runs[mode].append(measure(prefix, args, env, run_dir, timeout))
+                runs[mode].append(measure(prefix, args, env, run_dir, timeout, a.pss))
         res = {mode: None for mode, _, _ in modes}
         for mode, _, _ in active:
             res[mode] = {
@@ -261,6 +318,8 @@ def main():
                 "rss": statistics.median(r[1] for r in runs[mode]),
                 "status": {r[2] for r in runs[mode]},
                 "digest": {r[3] for r in runs[mode]},
+                "pss": None if not a.pss or None in (r[4] for r in runs[mode])
+                else statistics.median(r[4] for r in runs[mode]),
             }
             counted = a.instructions and mode != "qemu"
             amount = f"{res[mode]['s']:,} instructions" if counted else f"{fmt_s(res[mode]['s'])} s"
@@ -271,9 +330,10 @@ def main():
     if a.instructions:
         return print_counted(rows, a)
     label = "native (stand-in)" if native else "runner"
+    pss_head = f" {label} PSS KiB | qemu PSS KiB | PSS ratio |" if a.pss else ""
     print(f"| workload | {label} s | flat s | qemu s | {label}/flat | {label}/qemu "
-          f"| {label} RSS KiB | qemu RSS KiB | RSS ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"| {label} RSS KiB | qemu RSS KiB | RSS ratio |{pss_head}")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" * 3 if a.pss else ""))
     flat_ratios, qemu_ratios, rss_ratios, wrong = [], [], [], []
     for name, execs, res, can_flat in rows:
         r, f, q, shown, right = judge(name, execs, res, not can_flat and flat_prefix is not None)
@@ -286,14 +346,21 @@ def main():
             flat_ratios.append(rf)
         qemu_ratios.append(rq)
         rss_ratios.append(rr)
+        pss = ""
+        if a.pss:
+            pss = " " + " | ".join(["-" if x["pss"] is None else f"{x['pss']:.0f}" for x in (r, q)]
+                                   + [fmt_r(ratio(r["pss"], q["pss"]))]) + " |"
         print(f"| {shown} | {fmt_s(r['s'])} | {fmt_s(f['s'] if f else None)} | {fmt_s(q['s'])} "
-              f"| {fmt_r(rf)} | {fmt_r(rq)} | {r['rss']:.0f} | {q['rss']:.0f} | {fmt_r(rr)} |")
+              f"| {fmt_r(rf)} | {fmt_r(rq)} | {r['rss']:.0f} | {q['rss']:.0f} | {fmt_r(rr)} |{pss}")
 
     def verdict(ok):
         return "n/a" if ok is None else ("PASS" if ok else "FAIL")
 
     print()
     print(f"Medians of {a.runs} run(s); wall seconds and max RSS by /usr/bin/time -f '%e %M'.")
+    if a.pss:
+        print("PSS: the peak, over a run, of the PSS summed over all its processes, read every "
+              "50 ms (the goals below stay on max RSS).")
     if native:
         print("The runner column is this kernel's native run (a stand-in): the goals below "
               "check the script, not the runner.")
