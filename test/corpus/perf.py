@@ -92,6 +92,11 @@ CALLGRIND = ["--tool=callgrind", "--callgrind-out-file=/dev/null",
              "--vex-iropt-register-updates=allregs-at-mem-access"]
 
 
+def under_callgrind(prefix):
+    """Whether prefix runs the program under callgrind: valgrind, then CALLGRIND."""
+    return prefix[1:1 + len(CALLGRIND)] == CALLGRIND
+
+
 def tree_pss(leader):
     """The PSS in KiB summed over the processes of the session that leader
     (/usr/bin/time, started in a session of its own) leads, leader left out:
@@ -140,15 +145,15 @@ def wait_sampling(p, timeout, sample):
 def measure(prefix, argv, env, run_dir, timeout, sample=False):
     """One run: (wall seconds, max RSS KiB, exit status, stdout digest, peak
     PSS KiB of all its processes or None); the status is "timeout" when the
-    run is stopped after timeout seconds.  A callgrind run (prefix:
-    valgrind, then CALLGRIND) gives the instructions it counted in place of
+    run is stopped after timeout seconds.  A callgrind run
+    (under_callgrind(prefix)) gives the instructions it counted in place of
     the wall seconds; sample reads the PSS (wait_sampling), which needs
     /usr/bin/time."""
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     out_path = os.path.join(run_dir, ".stdout")
     time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
-    counting = prefix[1:1 + len(CALLGRIND)] == CALLGRIND
+    counting = under_callgrind(prefix)
     if counting:
         log = os.path.join(os.path.dirname(run_dir), "callgrind.log")
         if os.path.exists(log):
@@ -316,7 +321,7 @@ def main():
                 run_dir = os.path.join(work, "run", mode)
                 args = [w.replace("@RUN@", run_dir) for w in argv]
                 # callgrind runs up to 120 times slower than a plain run
-                timeout = a.timeout * (150 if prefix[1:2] == CALLGRIND[:1] else 1)
+                timeout = a.timeout * (150 if under_callgrind(prefix) else 1)
                 runs[mode].append(measure(prefix, args, env, run_dir, timeout, a.pss))
         res = {mode: None for mode, _, _ in modes}
         for mode, _, _ in active:
